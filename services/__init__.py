@@ -1,0 +1,1 @@
+"""The lab's services: one bounded context per package, plumbing in `shared`."""

@@ -1,0 +1,1 @@
+"""Plumbing every service shares: settings, event store, outbox, Kafka, logs."""
