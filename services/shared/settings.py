@@ -17,6 +17,10 @@ def _default_state_dir() -> Path:
     return Path.cwd() / ".lab"
 
 
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "cqrs-lab"
+
+
 class LabSettings(BaseSettings):
     """Ports, hosts, folders and knobs of the lab; every field has a variable."""
 
@@ -24,6 +28,8 @@ class LabSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     state_dir: Path = Field(default_factory=_default_state_dir)
+    # Kafka's jars live here, outside the state folder, so `reset` keeps them.
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
     mode: Literal["development", "production"] = "development"
 
     gateway_port: int = 3005
@@ -35,6 +41,17 @@ class LabSettings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     postgres_port: int = 5432
+
+    # Later instances of a scaled service listen on port + step * (n - 1).
+    instance_port_step: int = 100
+
+    # Where to reach a part when it is not on `host` (compose service names).
+    gateway_host: str | None = None
+    orders_host: str | None = None
+    payments_host: str | None = None
+    inventory_host: str | None = None
+    traces_host: str | None = None
+    dashboard_host: str | None = None
 
     kafka_heap: str = "512m"
     kafka_partitions: int = 3
@@ -55,7 +72,8 @@ class LabSettings(BaseSettings):
 
     def service_url(self, part: str) -> str:
         """Base URL of a service part, such as `orders` or `gateway`."""
-        return f"http://{self.host}:{getattr(self, f'{part}_port')}"
+        host = getattr(self, f"{part}_host") or self.host
+        return f"http://{host}:{getattr(self, f'{part}_port')}"
 
     @property
     def bootstrap_servers(self) -> str:

@@ -1,0 +1,1 @@
+"""CQRS Lab: the learner's handle on a running event-driven system."""

@@ -1,0 +1,1 @@
+"""The inventory context: stock levels and the reservations orders hold."""

@@ -1,0 +1,1 @@
+"""The order context: customers place, confirm and cancel orders here."""

@@ -1,0 +1,1 @@
+"""The payment context: charges, declines and refunds for orders."""
