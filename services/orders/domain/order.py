@@ -207,7 +207,7 @@ def _validated_total(lines: tuple[OrderLine, ...]) -> Decimal:
         raise InvalidOrder("items", "must contain at least one item")
     for index, line in enumerate(lines):
         _check_line(index, line)
-    return sum((line.subtotal for line in lines), Decimal("0")).quantize(CENT)
+    return sum((line.subtotal for line in lines), Decimal(0)).quantize(CENT)
 
 
 def _check_line(index: int, line: OrderLine) -> None:
