@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Annotated
@@ -29,7 +30,14 @@ ServiceName = Annotated[
 ]
 
 
+def _quiet_libraries() -> None:
+    # aiokafka reports every refused connection while Kafka boots; the
+    # progress line already says what the launcher is waiting for.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
 def _stack() -> Stack:
+    _quiet_libraries()
     return Stack(LabSettings())
 
 

@@ -1,0 +1,1 @@
+"""The API gateway: the single entry point in front of the services."""

@@ -1,0 +1,170 @@
+"""HTTP edges every service shares: correlation ids, size limits, JSON errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.shared import correlation
+from services.shared.eventstore import ConcurrencyConflict
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def error_body(status: int, code: str, message: str,
+               fields: Sequence[dict[str, str]] = ()) -> JSONResponse:
+    """A JSON error answer: what went wrong and, when known, which field."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = list(fields)
+    return JSONResponse({"success": False, "error": error}, status_code=status)
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """Turns pydantic's location tuple into `items[0].quantity`."""
+    path = ""
+    for part in location:
+        if part in ("body", "path", "query", "header"):
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = list(exc.errors())
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error_body(400, "malformed_json",
+                          "the request body is not valid JSON")
+    fields = [{"field": field_path(p["loc"]), "problem": p["msg"]}
+              for p in problems]
+    summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields)
+    return error_body(422, "validation_error", summary, fields)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"no route for {request.method} {request.url.path}"
+        return error_body(404, "not_found", message)
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return error_body(405, "method_not_allowed", message)
+    return error_body(exc.status_code, "http_error", str(exc.detail))
+
+
+def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    return error_body(409, "concurrency_conflict", str(exc))
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error path=%s", request.url.path)
+    return error_body(500, "internal_error",
+                      "the service failed; its log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Makes every error a JSON body that names the problem."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ConcurrencyConflict, _conflict)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class CorrelationMiddleware:
+    """Binds the caller's X-Correlation-ID (or a new one) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-correlation-id")
+        value = incoming if incoming and correlation.is_valid(incoming) else None
+        correlation_id = value or correlation.new_correlation_id()
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        token = correlation.bind(correlation_id)
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-correlation-id", correlation_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            correlation.unbind(token)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 to request bodies larger than the limit, before parsing."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_body(413, "body_too_large",
+                              f"the request body exceeds {self.limit} bytes")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def correlation_id_of(request: Request) -> str:
+    """The correlation id the middleware bound to this request."""
+    return str(request.scope.get("state", {}).get("correlation_id", ""))
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON for logs."""
+    return json.dumps(data, separators=(",", ":"), default=str)

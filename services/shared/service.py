@@ -1,0 +1,189 @@
+"""Wires one service: its database schema, Kafka clients and background loops.
+
+A service declares what it is (a `ServiceSpec`); `create_app` turns that
+into a FastAPI app whose lifespan starts the outbox relay, the projections
+and the consumer, and stops them in `finally`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.shared.codec import EventCodec
+from services.shared.consumer import EventConsumer, Subscription
+from services.shared.db import create_engine, create_schema
+from services.shared.eventstore import EventStore
+from services.shared.http import (
+    BodyLimitMiddleware,
+    CorrelationMiddleware,
+    install_error_handlers,
+)
+from services.shared.notify import Wakeup
+from services.shared.outbox import OutboxRelay
+from services.shared.projection import Projection, ProjectionRunner
+from services.shared.settings import LabSettings, get_settings
+
+logger = logging.getLogger(__name__)
+
+Setup = Callable[[AsyncEngine, LabSettings], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything that makes one service: its tables, messages and loops."""
+
+    name: str
+    metadata: MetaData
+    store: EventStore
+    codec: EventCodec
+    outbox: Table
+    processed: Table
+    positions: Table
+    topics: Sequence[str] = ()
+    subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
+    projections: Sequence[Projection] = ()
+    setup: Setup | None = None
+
+
+class ServiceRuntime:
+    """The live resources of a running service, started and stopped together."""
+
+    def __init__(self, spec: ServiceSpec, settings: LabSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.engine = create_engine(settings)
+        self.producer: AIOKafkaProducer | None = None
+        self.consumer: EventConsumer | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Creates the schema, connects to Kafka and starts the loops."""
+        await create_schema(self.engine, self.spec.metadata)
+        if self.spec.setup:
+            await self.spec.setup(self.engine, self.settings)
+        self.producer = await self._start_producer()
+        wakeup = Wakeup(self.settings, self.spec.store.channel)
+        self._spawn("wakeup", wakeup.run)
+        relay = OutboxRelay(self.engine, self.spec.outbox, self.producer,
+                            wakeup.waiter())
+        self._spawn("outbox-relay", relay.run)
+        for projection in self.spec.projections:
+            runner = ProjectionRunner(self.engine, self.spec.store,
+                                      self.spec.codec, self.spec.positions,
+                                      projection, wakeup.waiter())
+            self._spawn(f"projection:{projection.name}", runner.run)
+        if self.spec.subscriptions:
+            self._start_consumer()
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        # Idempotence (and so acks=all) keeps retried sends from duplicating
+        # or reordering a key's messages.
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            enable_idempotence=True,
+            acks="all",
+        )
+        await producer.start()
+        return producer
+
+    def _start_consumer(self) -> None:
+        assert self.producer is not None
+        self.consumer = EventConsumer(
+            name=f"{self.spec.name}-service",
+            bootstrap_servers=self.settings.bootstrap_servers,
+            topics=list(self.spec.topics),
+            subscriptions=self.spec.subscriptions,
+            engine=self.engine,
+            processed=self.spec.processed,
+            dead_letters=self.producer,
+            max_attempts=self.settings.consumer_max_attempts,
+        )
+        self._spawn("consumer", self.consumer.run)
+
+    def _spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        self.tasks.append(asyncio.create_task(_supervise(name, loop), name=name))
+
+    async def stop(self) -> None:
+        """Stops the loops, then the Kafka producer and the database pool."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.engine.dispose()
+
+    async def health(self) -> dict[str, Any]:
+        """The state of the service's database connection and loops."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"unavailable: {type(error).__name__}"
+        dead = [t.get_name() for t in self.tasks if t.done()]
+        checks["loops"] = "ok" if not dead else "stopped: " + ", ".join(dead)
+        return checks
+
+
+async def _supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    # A loop that fails (Kafka down at start, say) is restarted, not lost.
+    while True:
+        try:
+            await loop()
+            return
+        except asyncio.CancelledError:
+            raise
+        except (KafkaError, OSError) as error:
+            logger.warning("loop=%s failed error=%r; restarting in 1 s",
+                           name, error)
+        except Exception:
+            logger.exception("loop=%s failed; restarting in 1 s", name)
+        await asyncio.sleep(1.0)
+
+
+def create_app(spec: ServiceSpec, title: str, description: str) -> FastAPI:
+    """A FastAPI app for the service, with health, errors and correlation ids."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(spec, get_settings())
+        await runtime.start()
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+
+    @app.get("/health", tags=["health"], summary="Health of this service")
+    async def health() -> JSONResponse:
+        checks = await app.state.runtime.health()
+        ok = all(value == "ok" for value in checks.values())
+        body = {"status": "ok" if ok else "degraded", "service": spec.name,
+                "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return app
+
+
+def runtime_of(app: FastAPI) -> ServiceRuntime:
+    """The runtime the lifespan attached to an app."""
+    runtime: ServiceRuntime = app.state.runtime
+    return runtime

@@ -1,0 +1,1 @@
+"""Tracing: the trace collector (port 8080) and the live dashboard (port 3000)."""
