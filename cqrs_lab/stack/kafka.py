@@ -11,12 +11,12 @@ import subprocess
 from pathlib import Path
 from string import Template
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from cqrs_lab.stack.errors import StackError
-from services.shared.parts import TOPICS
 from services.shared.settings import LabSettings
+from services.shared.topics import ensure_topics
 
 logger = logging.getLogger(__name__)
 
@@ -167,23 +167,5 @@ class Kafka:
 
     async def ensure_topics(self) -> list[str]:
         """Creates the lab's topics that are missing; returns their names."""
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.bootstrap_servers
-        )
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            missing = [t for t in TOPICS if t not in existing]
-            if missing:
-                await self._create(admin, missing)
-        finally:
-            await admin.close()
-        return missing
-
-    async def _create(self, admin: AIOKafkaAdminClient, names: list[str]) -> None:
-        partitions = self.settings.kafka_partitions
-        topics = [NewTopic(name, partitions, 1) for name in names]
-        try:
-            await admin.create_topics(topics)
-        except TopicAlreadyExistsError:
-            logger.info("topics already exist names=%s", names)
+        return await ensure_topics(self.settings.bootstrap_servers,
+                                   self.settings.kafka_partitions)

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]
 
-START_TIMEOUT = {"postgres": 30.0, "kafka": 90.0, "service": 60.0}
+START_TIMEOUT = {"postgres": 30.0, "kafka": 90.0, "service": 120.0}
 
 
 @dataclass(frozen=True)
@@ -125,16 +125,15 @@ class Stack:
         self._check_ports(todo)
         self.state.mkdir(parents=True, exist_ok=True)
         names = {i.name for i in todo}
-        infra = []
         if "postgres" in names:
-            infra.append(self._start_postgres(progress))
+            await self._start_postgres(progress)
+        # Services boot while Kafka does: they wait for the broker themselves.
+        starts = [self._start_service(i, progress)
+                  for i in todo if i.part.kind == "service"]
         if "kafka" in names:
-            infra.append(self._start_kafka(progress))
-        await asyncio.gather(*infra)
-        progress("kafka", "checking topics")
+            starts.insert(0, self._start_kafka(progress))
+        await asyncio.gather(*starts)
         await Kafka(self.settings).ensure_topics()
-        services = [i for i in todo if i.part.kind == "service"]
-        await asyncio.gather(*(self._start_service(i, progress) for i in services))
         return True
 
     def _check_ports(self, todo: list[Instance]) -> None:

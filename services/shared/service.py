@@ -34,10 +34,13 @@ from services.shared.notify import Wakeup
 from services.shared.outbox import OutboxRelay
 from services.shared.projection import Projection, ProjectionRunner
 from services.shared.settings import LabSettings, get_settings
+from services.shared.topics import ensure_topics
 
 logger = logging.getLogger(__name__)
 
 Setup = Callable[[AsyncEngine, LabSettings], Awaitable[None]]
+
+KAFKA_WAIT_SECONDS = 90.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,20 @@ class ServiceRuntime:
             self._start_consumer()
 
     async def _start_producer(self) -> AIOKafkaProducer:
+        # The service may start while Kafka is still booting: wait for it.
+        deadline = asyncio.get_running_loop().time() + KAFKA_WAIT_SECONDS
+        while True:
+            try:
+                await ensure_topics(self.settings.bootstrap_servers,
+                                    self.settings.kafka_partitions)
+                return await self._connect_producer()
+            except (KafkaError, OSError) as error:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                logger.info("waiting for Kafka error=%r", error)
+                await asyncio.sleep(0.5)
+
+    async def _connect_producer(self) -> AIOKafkaProducer:
         # Idempotence (and so acks=all) keeps retried sends from duplicating
         # or reordering a key's messages.
         producer = AIOKafkaProducer(
@@ -95,7 +112,11 @@ class ServiceRuntime:
             enable_idempotence=True,
             acks="all",
         )
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
         return producer
 
     def _start_consumer(self) -> None:
