@@ -73,16 +73,21 @@ class Kafka:
         done = self.jars / ".complete"
         if done.exists():
             return self.jars
-        if shutil.which("mvn") is None:
-            raise StackError(
-                "Maven (`mvn`) was not found; the lab uses it once to fetch "
-                "Kafka's jars from Maven Central.",
-                "install it with `apt-get install maven` (or `conda install "
-                "maven`), then run `cqrs-lab up` again",
-            )
+        self.check_maven()
         self._copy_dependencies()
         done.touch()
         return self.jars
+
+    def check_maven(self) -> None:
+        """Raises a StackError when the jars must be fetched and Maven is missing."""
+        if (self.jars / ".complete").exists() or shutil.which("mvn"):
+            return
+        raise StackError(
+            "Maven (`mvn`) was not found; the lab uses it once to fetch "
+            "Kafka's jars from Maven Central.",
+            "install it with `apt-get install maven` (or `conda install "
+            "maven`), then run `cqrs-lab up` again",
+        )
 
     def _copy_dependencies(self) -> None:
         partial = self.jars.with_name(self.jars.name + ".partial")

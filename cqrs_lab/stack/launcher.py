@@ -17,7 +17,7 @@ import httpx
 
 from cqrs_lab.stack.errors import StackError
 from cqrs_lab.stack.kafka import Kafka, check_java
-from cqrs_lab.stack.postgres import Postgres
+from cqrs_lab.stack.postgres import Postgres, find_bin_dir
 from cqrs_lab.stack.processes import (
     ProcessRecord,
     ProcessTable,
@@ -123,6 +123,7 @@ class Stack:
         if not todo:
             return False
         self._check_ports(todo)
+        self._check_tools(todo)
         self.state.mkdir(parents=True, exist_ok=True)
         names = {i.name for i in todo}
         if "postgres" in names:
@@ -152,6 +153,15 @@ class Stack:
                     f"stop that program, or move {inst.name} elsewhere with "
                     f"{variable}=<free port>",
                 )
+
+    def _check_tools(self, todo: list[Instance]) -> None:
+        # Fail before starting anything, so a missing tool leaves no process.
+        kinds = {i.part.kind for i in todo}
+        if "kafka" in kinds:
+            check_java()
+            Kafka(self.settings).check_maven()
+        if "postgres" in kinds:
+            find_bin_dir()
 
     async def _start_postgres(self, progress: Progress) -> None:
         progress("postgres", "initialising")

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from services.inventory.domain import EVENTS, ProductStock, Reservation
 from services.shared.codec import EventCodec
 from services.shared.consumer import processed_table
-from services.shared.eventstore import EventStore, event_tables
+from services.shared.eventstore import EventStore, event_tables, snapshot_table
 from services.shared.outbox import Outbox, outbox_table
 from services.shared.projection import positions_table
 from services.shared.repository import Publication, Repository
@@ -29,6 +29,7 @@ events = event_tables(metadata)
 outbox = outbox_table(metadata)
 processed = processed_table(metadata)
 positions = positions_table(metadata)
+snapshots = snapshot_table(metadata)
 
 stock_levels = Table(
     "stock_levels",
@@ -57,6 +58,7 @@ reservations_by_order = Table(
 store = EventStore(events)
 codec = EventCodec(EVENTS)
 # Stock levels are internal facts; only reservations are announced on Kafka.
-stocks = Repository(store, codec, ProductStock)
+# A popular product's stream grows with every order: load it from a snapshot.
+stocks = Repository(store, codec, ProductStock, snapshots=snapshots)
 reservations = Repository(store, codec, Reservation, Outbox(outbox),
                           Publication(TOPIC, "inventory"))

@@ -40,10 +40,14 @@ class Aggregate:
     def rebuild(cls, events: Iterable[Event]) -> Self:
         """Replays stored events into a fresh aggregate."""
         aggregate = cls()
-        for event in events:
-            aggregate.apply(event)
-            aggregate.version += 1
+        aggregate.replay(events)
         return aggregate
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Applies stored events that follow the current version."""
+        for event in events:
+            self.apply(event)
+            self.version += 1
 
     @property
     def stored_version(self) -> int:

@@ -104,6 +104,17 @@ def event_tables(metadata: MetaData) -> Table:
     )
 
 
+def snapshot_table(metadata: MetaData) -> Table:
+    """Declares the table of aggregate snapshots: a cache, never the truth."""
+    return Table(
+        "snapshots",
+        metadata,
+        Column("stream_id", Text, primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("state", JSONB, nullable=False),
+    )
+
+
 class EventStore:
     """Appends to and reads from one service's events table."""
 
@@ -157,9 +168,11 @@ class EventStore:
         return int((await conn.execute(query)).scalar_one())
 
     async def load(self, conn: AsyncConnection, stream_id: str,
-                   up_to_version: int | None = None) -> list[RecordedEvent]:
-        """The events of one stream in order, optionally up to a version."""
+                   up_to_version: int | None = None,
+                   after_version: int = 0) -> list[RecordedEvent]:
+        """The events of one stream in order, optionally within versions."""
         query = (select(self.table).where(self.table.c.stream_id == stream_id)
+                 .where(self.table.c.version > after_version)
                  .order_by(self.table.c.version))
         if up_to_version is not None:
             query = query.where(self.table.c.version <= up_to_version)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.shared.aggregate import Aggregate
@@ -47,26 +49,53 @@ class Publication:
 
 
 class Repository(Generic[A]):
-    """Event-sourced storage for one aggregate type."""
+    """Event-sourced storage for one aggregate type.
+
+    With a snapshot table, an aggregate whose class has `snapshot` and
+    `from_snapshot` is saved as a snapshot every `snapshot_every` events,
+    and loading replays only the events after the latest one.
+    """
 
     def __init__(self, store: EventStore, codec: EventCodec,
                  aggregate_type: type[A], outbox: Outbox | None = None,
-                 publication: Publication | None = None) -> None:
+                 publication: Publication | None = None,
+                 snapshots: Table | None = None,
+                 snapshot_every: int = 50) -> None:
         self.store = store
         self.codec = codec
         self.aggregate_type = aggregate_type
         self.outbox = outbox
         self.publication = publication
+        self.snapshots = snapshots
+        self.snapshot_every = snapshot_every
 
     async def load(self, conn: AsyncConnection, stream_id: str,
                    up_to_version: int | None = None) -> A | None:
         """Rebuilds an aggregate from its stream, or None if it has no events."""
-        recorded = await self.store.load(conn, stream_id, up_to_version)
-        if not recorded:
+        aggregate = None
+        if up_to_version is None:
+            aggregate = await self._from_snapshot(conn, stream_id)
+        after = aggregate.version if aggregate else 0
+        recorded = await self.store.load(conn, stream_id, up_to_version, after)
+        if aggregate is None and not recorded:
             return None
-        events = [self.codec.decode(r.event_type, r.schema_version, r.data)
-                  for r in recorded]
-        return self.aggregate_type.rebuild(events)
+        aggregate = aggregate or self.aggregate_type()
+        aggregate.replay(self.codec.decode(r.event_type, r.schema_version, r.data)
+                         for r in recorded)
+        return aggregate
+
+    async def _from_snapshot(self, conn: AsyncConnection, stream_id: str
+                             ) -> A | None:
+        if self.snapshots is None:
+            return None
+        query = select(self.snapshots).where(
+            self.snapshots.c.stream_id == stream_id)
+        row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        restore = getattr(self.aggregate_type, "from_snapshot")
+        aggregate: A = restore(row["state"], row["version"])
+        return aggregate
 
     async def save(self, conn: AsyncConnection, stream_id: str, aggregate: A,
                    context: MessageContext, key: str) -> list[RecordedEvent]:
@@ -82,7 +111,23 @@ class Repository(Generic[A]):
             new.append(NewEvent(event_type, data, version, metadata))
         recorded = await self.store.append(conn, stream_id, expected, new)
         await self._publish(conn, recorded, key)
+        if self._snapshot_due(expected, aggregate.version):
+            await self._save_snapshot(conn, stream_id, aggregate)
         return recorded
+
+    def _snapshot_due(self, before: int, after: int) -> bool:
+        every = self.snapshot_every
+        return self.snapshots is not None and after // every > before // every
+
+    async def _save_snapshot(self, conn: AsyncConnection, stream_id: str,
+                             aggregate: A) -> None:
+        assert self.snapshots is not None
+        values = {"version": aggregate.version,
+                  "state": getattr(aggregate, "snapshot")()}
+        await conn.execute(insert(self.snapshots)
+                           .values(stream_id=stream_id, **values)
+                           .on_conflict_do_update(index_elements=["stream_id"],
+                                                  set_=values))
 
     async def _publish(self, conn: AsyncConnection,
                        recorded: list[RecordedEvent], key: str) -> None:

@@ -140,20 +140,37 @@ def test_deallocate_returns_reserved_units_to_available() -> None:
     assert laptop.reserved == {}
 
 
-def test_deallocate_returns_in_transit_units_to_available() -> None:
+def test_take_back_returns_in_transit_units_to_available() -> None:
     laptop = stock(
         "laptop-001",
         StockAllocated("laptop-001", ORDER_ID, 3),
         StockDispatched("laptop-001", ORDER_ID, 3),
     )
 
-    laptop.deallocate(ORDER_ID)
+    laptop.take_back(ORDER_ID, 3)
 
     assert laptop.take_pending() == [
         StockDeallocated("laptop-001", ORDER_ID, 3, "in_transit")
     ]
     assert laptop.available == 10
-    assert laptop.in_transit == {}
+    assert laptop.in_transit == 0
+
+
+def test_take_back_refuses_more_than_is_in_transit() -> None:
+    laptop = stock("laptop-001", StockAllocated("laptop-001", ORDER_ID, 1),
+                   StockDispatched("laptop-001", ORDER_ID, 1))
+
+    with pytest.raises(InvalidQuantity, match="only 1 are in transit"):
+        laptop.take_back(ORDER_ID, 2)
+
+
+def test_snapshot_restores_the_same_state() -> None:
+    laptop = stock("laptop-001", StockAllocated("laptop-001", ORDER_ID, 3))
+
+    restored = ProductStock.from_snapshot(laptop.snapshot(), laptop.version)
+
+    assert restored.snapshot() == laptop.snapshot()
+    assert restored.version == laptop.version
 
 
 def test_deallocate_without_allocation_records_nothing() -> None:
@@ -173,8 +190,7 @@ def test_dispatch_moves_reserved_units_into_transit() -> None:
         StockDispatched("laptop-001", ORDER_ID, 3)
     ]
     assert laptop.reserved == {}
-    assert laptop.in_transit == {ORDER_ID: 3}
-    assert laptop.in_transit_total == 3
+    assert laptop.in_transit == 3
     assert laptop.available == 7
 
 
@@ -366,8 +382,8 @@ def test_dispatch_sends_reserved_stock_into_transit() -> None:
         StockInTransit(ORDER_ID, reservation.lines)
     ]
     assert reservation.status is ReservationStatus.IN_TRANSIT
-    assert laptop.in_transit == {ORDER_ID: 1}
-    assert mouse.in_transit == {ORDER_ID: 2}
+    assert laptop.in_transit == 1
+    assert mouse.in_transit == 2
 
 
 def test_dispatch_twice_records_nothing() -> None:

@@ -61,7 +61,11 @@ class Reservation(Aggregate):
         ):
             return
         for line in self.lines:
-            _stock(stocks, line.product_id).deallocate(self.order_id)
+            stock = _stock(stocks, line.product_id)
+            if self.status is ReservationStatus.IN_TRANSIT:
+                stock.take_back(self.order_id, line.quantity)
+            else:
+                stock.deallocate(self.order_id)
         self.record(StockReleased(self.order_id, self.lines, reason))
 
     def dispatch(self, stocks: Stocks) -> None:

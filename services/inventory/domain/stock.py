@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from services.inventory.domain.errors import InvalidQuantity, OutOfStock
@@ -30,8 +31,10 @@ class ProductStock(Aggregate):
         self.product_id = ""
         self.name = ""
         self.available = 0
+        # Reservations are tracked per order until dispatch; units in transit
+        # only as a count, so the state stays small however many orders ship.
         self.reserved: dict[UUID, int] = {}
-        self.in_transit: dict[UUID, int] = {}
+        self.in_transit = 0
         self.low_stock_threshold = 0
 
     @property
@@ -44,10 +47,6 @@ class ProductStock(Aggregate):
         """Returns the units set aside for orders, not yet dispatched."""
         return sum(self.reserved.values())
 
-    @property
-    def in_transit_total(self) -> int:
-        """Returns the units dispatched to orders."""
-        return sum(self.in_transit.values())
 
     @classmethod
     def add_product(
@@ -74,22 +73,31 @@ class ProductStock(Aggregate):
     def allocate(self, order_id: UUID, quantity: int) -> None:
         """Sets units aside for an order, once per order."""
         _check_quantity(quantity, "quantity", minimum=1)
-        if order_id in self.reserved or order_id in self.in_transit:
+        if order_id in self.reserved:
             return
         if quantity > self.available:
             raise OutOfStock(self.product_id, quantity, self.available)
         self.record(StockAllocated(self.product_id, order_id, quantity))
 
     def deallocate(self, order_id: UUID) -> None:
-        """Returns an order's reserved or in-transit units to available."""
-        if order_id in self.reserved:
-            quantity, source = self.reserved[order_id], FROM_RESERVED
-        elif order_id in self.in_transit:
-            quantity, source = self.in_transit[order_id], FROM_IN_TRANSIT
-        else:
+        """Returns an order's reserved units to available."""
+        quantity = self.reserved.get(order_id)
+        if quantity is None:
             return
         self.record(
-            StockDeallocated(self.product_id, order_id, quantity, source)
+            StockDeallocated(self.product_id, order_id, quantity, FROM_RESERVED)
+        )
+
+    def take_back(self, order_id: UUID, quantity: int) -> None:
+        """Returns units that were in transit for an order to available."""
+        _check_quantity(quantity, "quantity", minimum=1)
+        if quantity > self.in_transit:
+            raise InvalidQuantity(
+                f"{quantity} units of {self.product_id} cannot come back: "
+                f"only {self.in_transit} are in transit"
+            )
+        self.record(
+            StockDeallocated(self.product_id, order_id, quantity, FROM_IN_TRANSIT)
         )
 
     def dispatch(self, order_id: UUID) -> None:
@@ -110,19 +118,43 @@ class ProductStock(Aggregate):
             case StockAllocated():
                 self.available -= event.quantity
                 self.reserved[event.order_id] = event.quantity
+            case StockDeallocated() if event.source == FROM_IN_TRANSIT:
+                self.in_transit -= event.quantity
+                self.available += event.quantity
             case StockDeallocated():
-                self._held(event.source).pop(event.order_id, None)
+                self.reserved.pop(event.order_id, None)
                 self.available += event.quantity
             case StockDispatched():
                 del self.reserved[event.order_id]
-                self.in_transit[event.order_id] = event.quantity
+                self.in_transit += event.quantity
             case _:
                 raise TypeError(
                     f"ProductStock cannot apply {event.type_name()}"
                 )
 
-    def _held(self, source: str) -> dict[UUID, int]:
-        return self.in_transit if source == FROM_IN_TRANSIT else self.reserved
+    def snapshot(self) -> dict[str, object]:
+        """The state as JSON-ready data, so loading need not replay every event."""
+        return {
+            "product_id": self.product_id,
+            "name": self.name,
+            "available": self.available,
+            "reserved": {str(k): v for k, v in self.reserved.items()},
+            "in_transit": self.in_transit,
+            "low_stock_threshold": self.low_stock_threshold,
+        }
+
+    @classmethod
+    def from_snapshot(cls, state: dict[str, Any], version: int) -> ProductStock:
+        """Restores the state a `snapshot` captured at `version`."""
+        stock = cls()
+        stock.product_id = state["product_id"]
+        stock.name = state["name"]
+        stock.available = state["available"]
+        stock.reserved = {UUID(k): v for k, v in state["reserved"].items()}
+        stock.in_transit = state["in_transit"]
+        stock.low_stock_threshold = state["low_stock_threshold"]
+        stock.version = version
+        return stock
 
 
 def _check_quantity(value: int, what: str, *, minimum: int) -> None:
