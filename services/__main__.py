@@ -9,6 +9,7 @@ import uvicorn
 from services.shared.correlation import configure_logging
 from services.shared.parts import SERVICES
 from services.shared.settings import get_settings
+from services.shared.tracing import setup_tracing
 
 
 def main() -> None:
@@ -23,6 +24,10 @@ def main() -> None:
     settings = get_settings()
     label = args.name if args.instance == 1 else f"{args.name}-{args.instance}"
     configure_logging(label)
+    # The trace collector and dashboard are not traced: their own spans
+    # would feed back into the collector.
+    if args.name not in ("traces", "dashboard"):
+        setup_tracing(args.name, settings)
     port = args.port or getattr(settings, f"{args.name}_port")
     uvicorn.run(apps[args.name] or "", host=settings.host, port=port,
                 log_config=None, access_log=False, lifespan="on")

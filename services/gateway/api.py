@@ -28,6 +28,7 @@ from services.shared.http import (
     install_error_handlers,
 )
 from services.shared.settings import get_settings
+from services.shared.tracing import instrument_app
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ app = FastAPI(
 install_error_handlers(app)
 app.add_middleware(CorrelationMiddleware)
 app.add_middleware(BodyLimitMiddleware)
+instrument_app(app)
 
 api = APIRouter(prefix="/api", dependencies=[Depends(correlation_header)])
 

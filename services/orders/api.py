@@ -34,6 +34,7 @@ from services.shared.http import correlation_id_of, error_body
 from services.shared.repository import MessageContext
 from services.shared.service import ServiceSpec, create_app, runtime_of
 from services.shared.settings import get_settings
+from services.shared.tracing import annotate
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ async def create_order(request: Request,
         total_amount=body.totalAmount,
         confirmation=body.confirmation or get_settings().confirmation_mode,
     )
+    annotate(order_id=command.order_id)
     async with runtime_of(app).engine.begin() as conn:
         await handlers.place_order(conn, command, _context(request))
     return Answer(data=OrderCreated(orderId=command.order_id,
@@ -101,6 +103,7 @@ async def create_order(request: Request,
 async def confirm_order(request: Request,
                         order_id: OrderId) -> Answer[OrderChanged]:
     """Confirms a paid order; an order already confirmed stays as it is."""
+    annotate(order_id=order_id)
     async with runtime_of(app).engine.begin() as conn:
         order, changed = await handlers.confirm_order(
             conn, ConfirmOrder(order_id), _context(request))
@@ -116,6 +119,7 @@ async def cancel_order(
 ) -> Answer[OrderChanged]:
     """Cancels an order; payment is refunded and stock released by the saga."""
     reason = body.reason if body else "cancelled by the customer"
+    annotate(order_id=order_id)
     async with runtime_of(app).engine.begin() as conn:
         order = await handlers.cancel_order(
             conn, CancelOrder(order_id, reason), _context(request))

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.shared import correlation
 from services.shared.eventstore import ConcurrencyConflict
 from services.shared.messages import Envelope
+from services.shared.tracing import consuming, mark_failed
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,15 @@ class EventConsumer:
         if subscription is None:
             return
         token = correlation.bind(envelope.correlation_id)
+        headers = _text_headers(record)
         try:
-            await self._handle_with_retries(record, envelope, subscription, data)
+            with consuming(record.topic, record.partition, record.offset,
+                           envelope.event_type, headers,
+                           envelope.data.get("order_id")) as span:
+                failure = await self._handle_with_retries(
+                    record, envelope, subscription, data)
+                if failure:
+                    mark_failed(span, failure)
         finally:
             correlation.unbind(token)
 
@@ -166,12 +174,13 @@ class EventConsumer:
 
     async def _handle_with_retries(self, record: ConsumerRecord[bytes, bytes],
                                    envelope: Envelope, subscription: Subscription,
-                                   data: Any) -> None:
+                                   data: Any) -> str | None:
+        """Handles a record; returns why it was dead-lettered, if it was."""
         attempts = 0
         while True:
             try:
                 await self._handle_once(envelope, subscription, data)
-                return
+                return None
             except Exception as error:
                 if is_transient(error):
                     logger.warning("database unavailable event_id=%s; waiting",
@@ -183,7 +192,7 @@ class EventConsumer:
                     logger.exception("giving up event_type=%s event_id=%s",
                                      envelope.event_type, envelope.event_id)
                     await self._dead_letter(record, repr(error), attempts)
-                    return
+                    return repr(error)
                 await asyncio.sleep(0.05 * attempts)
 
     def _limit(self, error: Exception) -> int:
@@ -226,6 +235,11 @@ class EventConsumer:
         await self.dead_letters.send_and_wait(
             DEAD_LETTER_TOPIC, record.value, key=record.key, headers=headers
         )
+
+
+def _text_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    return {key: value.decode(errors="replace")
+            for key, value in (record.headers or ())}
 
 
 def _short(error: ValidationError) -> str:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.shared import correlation
 from services.shared.eventstore import ConcurrencyConflict
+from services.shared.tracing import annotate
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class CorrelationMiddleware:
         correlation_id = value or correlation.new_correlation_id()
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         token = correlation.bind(correlation_id)
+        annotate()
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -56,3 +56,9 @@ class Envelope(BaseModel):
         if self.causation_id:
             headers["causation_id"] = self.causation_id
         return headers
+
+
+def traceparent_of(event: RecordedEvent) -> dict[str, str]:
+    """The stored trace context of an event, as record headers."""
+    value = event.metadata.get("traceparent")
+    return {"traceparent": str(value)} if value else {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.shared.messages import Envelope
 from services.shared.notify import wait
+from services.shared.tracing import publishing, suppress_instrumentation
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class Outbox:
         self.table = table
 
     async def add(self, conn: AsyncConnection, topic: str, key: str,
-                  envelopes: Sequence[Envelope]) -> None:
+                  envelopes: Sequence[Envelope],
+                  trace_headers: Mapping[str, str] | None = None) -> None:
         """Queues envelopes for `topic`, keyed so one key's messages stay in order."""
         if not envelopes:
             return
@@ -79,7 +81,7 @@ class Outbox:
             "topic": topic,
             "key": key,
             "payload": envelope.model_dump(mode="json"),
-            "headers": envelope.headers(),
+            "headers": {**envelope.headers(), **(trace_headers or {})},
         } for envelope in envelopes]
         await conn.execute(insert(self.table), rows)
 
@@ -99,8 +101,11 @@ class OutboxRelay:
         """Relays for as long as the service lives, surviving outages."""
         while True:
             try:
-                async with self.engine.connect() as conn:
-                    await self._lead(conn)
+                # Polling queries are not worth a trace each; the publish
+                # spans below are made by hand and still recorded.
+                with suppress_instrumentation():
+                    async with self.engine.connect() as conn:
+                        await self._lead(conn)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -146,12 +151,13 @@ class OutboxRelay:
     async def _send(self, rows: Sequence[Any]) -> None:
         pending = []
         for row in rows:
-            headers = [(k, str(v).encode()) for k, v in row["headers"].items()]
             value = json.dumps(row["payload"], separators=(",", ":")).encode()
-            pending.append(await self.producer.send(
-                row["topic"], value,
-                key=row["key"].encode(), headers=headers,
-            ))
+            with publishing(row["topic"], row["headers"]) as outgoing:
+                headers = [(k, str(v).encode()) for k, v in outgoing.items()]
+                pending.append(await self.producer.send(
+                    row["topic"], value,
+                    key=row["key"].encode(), headers=headers,
+                ))
         try:
             await asyncio.gather(*pending)
         except KafkaError:

@@ -19,6 +19,7 @@ from services.shared.aggregate import Event
 from services.shared.codec import EventCodec
 from services.shared.eventstore import EventStore, RecordedEvent
 from services.shared.notify import wait
+from services.shared.tracing import suppress_instrumentation
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ class ProjectionRunner:
         """Catches up, then follows new events until cancelled."""
         while True:
             try:
-                if not await self.catch_up_once():
+                with suppress_instrumentation():
+                    caught_up = await self.catch_up_once()
+                if not caught_up:
                     await wait(self.wakeup)
             except asyncio.CancelledError:
                 raise

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.shared.aggregate import Aggregate
 from services.shared.codec import EventCodec
 from services.shared.eventstore import EventStore, NewEvent, RecordedEvent
-from services.shared.messages import Envelope
+from services.shared.messages import Envelope, traceparent_of
 from services.shared.outbox import Outbox
+from services.shared.tracing import current_traceparent, note_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +106,15 @@ class Repository(Generic[A]):
         if not events:
             return []
         metadata = context.metadata()
+        traceparent = context.traceparent or current_traceparent()
+        if traceparent:
+            metadata["traceparent"] = traceparent
         new = []
         for event in events:
             event_type, version, data = self.codec.encode(event)
             new.append(NewEvent(event_type, data, version, metadata))
         recorded = await self.store.append(conn, stream_id, expected, new)
+        note_recorded([event.event_type for event in new])
         await self._publish(conn, recorded, key)
         if self._snapshot_due(expected, aggregate.version):
             await self._save_snapshot(conn, stream_id, aggregate)
@@ -135,7 +140,8 @@ class Repository(Generic[A]):
             return
         source = self.publication.source
         envelopes = [Envelope.of(event, source) for event in recorded]
-        await self.outbox.add(conn, self.publication.topic, key, envelopes)
+        await self.outbox.add(conn, self.publication.topic, key, envelopes,
+                              traceparent_of(recorded[0]))
         for event in recorded:
             logger.info("recorded event_type=%s stream_id=%s version=%s",
                         event.event_type, event.stream_id, event.version)

@@ -35,6 +35,7 @@ from services.shared.outbox import OutboxRelay
 from services.shared.projection import Projection, ProjectionRunner
 from services.shared.settings import LabSettings, get_settings
 from services.shared.topics import ensure_topics
+from services.shared.tracing import instrument_app, suppress_instrumentation
 
 logger = logging.getLogger(__name__)
 
@@ -140,23 +141,33 @@ class ServiceRuntime:
         """Stops the loops, then the Kafka producer and the database pool."""
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Bounded, so a broker or database that stopped answering cannot
+        # hold the process hostage; what was not committed is redone later.
+        await _within(asyncio.gather(*self.tasks, return_exceptions=True))
         if self.producer is not None:
-            await self.producer.stop()
-        await self.engine.dispose()
+            await _within(self.producer.stop())
+        await _within(self.engine.dispose())
 
     async def health(self) -> dict[str, Any]:
         """The state of the service's database connection and loops."""
         checks: dict[str, str] = {}
         try:
-            async with self.engine.connect() as conn:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+            with suppress_instrumentation():
+                async with self.engine.connect() as conn:
+                    await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
             checks["database"] = "ok"
         except Exception as error:
             checks["database"] = f"unavailable: {type(error).__name__}"
         dead = [t.get_name() for t in self.tasks if t.done()]
         checks["loops"] = "ok" if not dead else "stopped: " + ", ".join(dead)
         return checks
+
+
+async def _within(step: Awaitable[Any], seconds: float = 5.0) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        logger.warning("shutdown step took over %s s; moving on", seconds)
 
 
 async def _supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
@@ -192,6 +203,7 @@ def create_app(spec: ServiceSpec, title: str, description: str) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    instrument_app(app)
 
     @app.get("/health", tags=["health"], summary="Health of this service")
     async def health() -> JSONResponse:

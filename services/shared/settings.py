@@ -66,6 +66,13 @@ class LabSettings(BaseSettings):
     # or stopping PostgreSQL cleanly still loses nothing.
     postgres_synchronous_commit: Literal["on", "off"] = "off"
 
+    # Spans go to the lab's trace collector unless an OTLP/HTTP endpoint
+    # (Jaeger, an OpenTelemetry Collector...) is named here.
+    tracing: bool = True
+    otlp_endpoint: str | None = None
+    trace_retention_hours: int = 24
+    trace_max_spans: int = 200_000
+
     confirmation_mode: Literal["auto", "manual"] = "auto"
     payment_decline_above: Decimal = Decimal("5000.00")
     consumer_max_attempts: int = 3

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.e2e.shop import (
+    FLOW_TIMEOUT,
     error_of,
     history_types,
     place,
@@ -25,12 +26,12 @@ CANCEL_BODY = {"reason": "Customer changed mind"}
 def _wait_for_available(gateway: httpx.Client, product_id: str,
                         expected: int) -> None:
     eventually(lambda: stock(gateway, product_id)["available"] == expected,
-               what=f"{product_id} available back at {expected}")
+               FLOW_TIMEOUT, what=f"{product_id} available back at {expected}")
 
 
 @pytest.fixture(scope="module")
 def cancelled(gateway: httpx.Client) -> dict[str, object]:
-    """A delivered order, cancelled with the README's body and correlation id."""
+    """A delivered order, cancelled with the README's body and correlation."""
     # Headphones belong to this test alone, so their stock is predictable.
     restock(gateway, "headphones-001", 5)
     before = stock(gateway, "headphones-001")

@@ -79,7 +79,7 @@ class TestQuickTest:
 
     def test_answer_has_the_order_id_and_echoes_the_correlation_id(
             self, quick_test: dict[str, object]) -> None:
-        """The 201 answer carries the order id and the caller's correlation id."""
+        """The 201 answer carries the order id and echoes the correlation id."""
         response = quick_test["response"]
         assert isinstance(response, httpx.Response)
 
@@ -102,7 +102,7 @@ class TestQuickTest:
 
     def test_confirming_the_delivered_order_again_changes_nothing(
             self, gateway: httpx.Client, order_id: str) -> None:
-        """A confirm after the automatic one is answered 200 with changed false."""
+        """A confirm after the automatic one answers 200 with changed false."""
         wait_for_status(gateway, order_id, "ready_for_delivery")
 
         response = gateway.put(f"/api/orders/{order_id}/confirm")
@@ -130,7 +130,7 @@ class TestQuickTest:
     def test_inventory_service_shows_the_laptop_in_transit(
             self, gateway: httpx.Client, service: dict[str, httpx.Client],
             quick_test: dict[str, object], order_id: str) -> None:
-        """The laptop leaves reserved stock for in transit on inventory's port."""
+        """Inventory, on its own port, shows the laptop in transit."""
         before = quick_test["laptops_before"]
         assert isinstance(before, dict)
         wait_for_reservation(gateway, order_id, "in_transit")

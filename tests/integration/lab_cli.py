@@ -14,6 +14,8 @@ from services.shared.parts import PARTS
 
 # The console script pip installed next to this interpreter.
 CLI = str(Path(sys.executable).parent / "cqrs-lab")
+# The second stack drops every inherited CQRS_LAB_* host: it runs here.
+HOST = "127.0.0.1"
 
 
 def ports(offset: int) -> dict[str, int]:

@@ -7,7 +7,6 @@ import shutil
 import pytest
 
 from services.shared.parts import PARTS
-from services.shared.settings import LabSettings
 from tests.integration import lab_cli
 
 
@@ -22,8 +21,7 @@ def _assert_all_healthy(env: dict[str, str]) -> dict[str, list[str]]:
 
 
 @pytest.mark.timeout(600)
-def test_up_status_stop_start_and_down_manage_a_whole_second_stack(
-        settings: LabSettings) -> None:
+def test_up_status_stop_start_and_down_manage_a_whole_second_stack() -> None:
     state = lab_cli.new_state_dir()
     port_map = lab_cli.ports(20000)
     env = lab_cli.environment(state, port_map)
@@ -62,7 +60,7 @@ def test_up_status_stop_start_and_down_manage_a_whole_second_stack(
         alive = [n for n, r in running.items() if lab_cli.still_running(r)]
         assert alive == []
         taken = [p for p in port_map.values()
-                 if lab_cli.listening(settings.host, p)]
+                 if lab_cli.listening(lab_cli.HOST, p)]
         assert taken == []
         assert lab_cli.records(state) == {}
     finally:
