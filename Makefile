@@ -33,6 +33,7 @@ down:
 	$(BIN)/cqrs-lab down
 
 test: install
+	@bash infra/system-deps.sh --test
 	@bash tests/run.sh
 
 bench: install

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Makes sure Java 17+, Maven and PostgreSQL's server binaries are present.
-# On Debian/Ubuntu as root it installs what is missing with apt-get;
+# Makes sure Java 17+, Maven and PostgreSQL's server binaries are present,
+# and with --test also Chromium and its driver for the dashboard's browser
+# test. On Debian/Ubuntu as root it installs what is missing with apt-get;
 # elsewhere it names what to install and stops.
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+fi
 java_ok() {
   command -v java >/dev/null 2>&1 || return 1
   local major

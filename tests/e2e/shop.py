@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -104,11 +105,16 @@ def stock(gateway: httpx.Client, product_id: str) -> dict[str, Any]:
     return seen
 
 
-def restock(gateway: httpx.Client, product_id: str, quantity: int) -> None:
-    """Adds units, so a test does not depend on what earlier runs left."""
+def restock(gateway: httpx.Client, product_id: str, quantity: int) -> int:
+    """Adds units and returns the units available just after, as written.
+
+    The answer comes from the write side, so unlike a read of the stock
+    levels right after it, it is never stale.
+    """
     response = gateway.post(f"/api/inventory/{product_id}/restock",
                             json={"quantity": quantity})
     assert response.status_code == 200, response.text
+    return int(response.json()["data"]["available"])
 
 
 def orders_of(gateway: httpx.Client, customer_id: str) -> list[dict[str, Any]]:
@@ -123,3 +129,11 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert body["success"] is False, body
     return dict(body["error"])
+
+
+def log_lines_with(path: Path, *needles: str) -> list[str]:
+    """The lines of a service log that contain every one of `needles`."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as log:
+        return [line for line in log if all(n in line for n in needles)]

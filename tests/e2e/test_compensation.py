@@ -5,10 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from services.shared.settings import LabSettings
 from tests.e2e.shop import (
     FLOW_TIMEOUT,
     error_of,
     history_types,
+    log_lines_with,
     place,
     restock,
     stock,
@@ -33,15 +35,15 @@ def _wait_for_available(gateway: httpx.Client, product_id: str,
 def cancelled(gateway: httpx.Client) -> dict[str, object]:
     """A delivered order, cancelled with the README's body and correlation."""
     # Headphones belong to this test alone, so their stock is predictable.
-    restock(gateway, "headphones-001", 5)
-    before = stock(gateway, "headphones-001")
+    available = restock(gateway, "headphones-001", 5)
     order_id = place(gateway, order_body(
         ("headphones-001", 2, "159.00"), customer=unique("cancel")))
     wait_for_status(gateway, order_id, "ready_for_delivery")
     response = gateway.put(
         f"/api/orders/{order_id}/cancel", json=CANCEL_BODY,
         headers={"X-Correlation-ID": CANCEL_CORRELATION})
-    return {"order_id": order_id, "before": before, "response": response}
+    return {"order_id": order_id, "available": available,
+            "response": response}
 
 
 class TestCancellationAfterDelivery:
@@ -81,15 +83,27 @@ class TestCancellationAfterDelivery:
     def test_stock_is_released_to_its_level_before_the_order(
             self, gateway: httpx.Client, cancelled: dict[str, object]) -> None:
         """The reservation is released and the two units are available again."""
-        before = cancelled["before"]
-        assert isinstance(before, dict)
+        order_id = str(cancelled["order_id"])
 
-        wait_for_reservation(gateway, str(cancelled["order_id"]), "released")
+        reservation = wait_for_reservation(gateway, order_id, "released")
 
-        _wait_for_available(gateway, "headphones-001", before["available"])
-        after = stock(gateway, "headphones-001")
-        assert after["inTransit"] == before["inTransit"]
-        assert after["reserved"] == before["reserved"]
+        assert [(line["product_id"], line["quantity"])
+                for line in reservation["lines"]] == [("headphones-001", 2)]
+        _wait_for_available(gateway, "headphones-001",
+                            int(str(cancelled["available"])))
+
+    def test_inventory_log_shows_the_release_under_the_cancel_id(
+            self, settings: LabSettings,
+            cancelled: dict[str, object]) -> None:
+        """README: `cqrs-lab logs inventory | grep cancel-test-002` finds it."""
+        log = settings.state_dir / "logs" / "inventory.log"
+        assert log.exists(), (f"no log at {log}; point CQRS_LAB_STATE_DIR at "
+                              "the state folder of the stack under test")
+        needles = (f"correlation_id={CANCEL_CORRELATION}", "StockReleased",
+                   str(cancelled["order_id"]))
+
+        eventually(lambda: log_lines_with(log, *needles), FLOW_TIMEOUT,
+                   what=f"{needles} in {log}")
 
     def test_cancelling_twice_is_a_conflict(
             self, gateway: httpx.Client, cancelled: dict[str, object]) -> None:
@@ -110,8 +124,7 @@ def test_flagged_customer_payment_is_declined_and_stock_released(
         gateway: httpx.Client) -> None:
     """A `decline-` customer's order is cancelled by the payment saga."""
     # Monitors are left alone by the README flows, so deltas are exact.
-    restock(gateway, "monitor-001", 3)
-    before = stock(gateway, "monitor-001")
+    available = restock(gateway, "monitor-001", 3)
 
     order_id = place(gateway, order_body(("monitor-001", 3, "249.00"),
                                          customer="decline-test"))
@@ -124,14 +137,13 @@ def test_flagged_customer_payment_is_declined_and_stock_released(
     payment = wait_for_payment(gateway, order_id, "declined")
     assert payment["amount"] == "747.00"
     wait_for_reservation(gateway, order_id, "released")
-    _wait_for_available(gateway, "monitor-001", before["available"])
+    _wait_for_available(gateway, "monitor-001", available)
 
 
 def test_payment_over_the_limit_is_declined_and_stock_released(
         gateway: httpx.Client) -> None:
     """21 monitors at 249.00 (5229.00) exceed the 5000.00 limit."""
-    restock(gateway, "monitor-001", 21)
-    before = stock(gateway, "monitor-001")
+    available = restock(gateway, "monitor-001", 21)
 
     order_id = place(gateway, order_body(("monitor-001", 21, "249.00"),
                                          customer=unique("big-spender"),
@@ -143,7 +155,7 @@ def test_payment_over_the_limit_is_declined_and_stock_released(
     payment = wait_for_payment(gateway, order_id, "declined")
     assert payment["amount"] == "5229.00"
     wait_for_reservation(gateway, order_id, "released")
-    _wait_for_available(gateway, "monitor-001", before["available"])
+    _wait_for_available(gateway, "monitor-001", available)
 
 
 def _manual_order(gateway: httpx.Client) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +12,7 @@ from tests.e2e.shop import (
     FLOW_TIMEOUT,
     ORDER_HAPPY_PATH,
     history_types,
+    log_lines_with,
     place,
     read,
     restock,
@@ -43,13 +44,6 @@ def test_every_health_route_of_the_readme_answers_ok(
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "ok"
-
-
-def _log_lines_with(path: Path, *needles: str) -> list[str]:
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", errors="replace") as log:
-        return [line for line in log if all(n in line for n in needles)]
 
 
 @pytest.fixture(scope="module")
@@ -155,31 +149,37 @@ class TestQuickTest:
         needle = f"correlation_id={QUICK_TEST_CORRELATION}"
 
         # The order id ties the line to this run, as the id itself repeats.
-        eventually(lambda: _log_lines_with(log, needle, order_id), 10.0,
+        eventually(lambda: log_lines_with(log, needle, order_id), 10.0,
                    what=f"{needle} for {order_id} in {log}")
 
 
-@pytest.mark.parametrize("items", [
-    pytest.param([{"productId": "book-001", "quantity": 1,
-                   "unitPrice": 19.99}], id="test-1-book"),
-    pytest.param([{"productId": "shirt-001", "quantity": 2, "unitPrice": 25.00},
+README_EXAMPLES = [
+    pytest.param("simple-test", {
+        "customerId": "test-customer",
+        "items": [{"productId": "book-001", "quantity": 1, "unitPrice": 19.99}],
+        "totalAmount": 19.99}, "19.99", id="one-product"),
+    pytest.param("multiple-test", {
+        "customerId": "test-customer-multiple",
+        "items": [{"productId": "shirt-001", "quantity": 2, "unitPrice": 25.00},
                   {"productId": "pants-001", "quantity": 1,
-                   "unitPrice": 45.00}], id="test-2-without-total"),
-])
-def test_readme_example_orders_reach_ready_for_delivery(
-        gateway: httpx.Client, items: list[dict[str, object]]) -> None:
-    """README Tests 1 and 2: a one-item order and one without totalAmount."""
-    for item in items:
-        restock(gateway, str(item["productId"]), 5)
-    body = {"customerId": unique("readme"), "items": items}
+                   "unitPrice": 45.00}]}, "95.00", id="total-computed"),
+]
 
-    order_id = place(gateway, body)
+
+@pytest.mark.parametrize(("correlation_id", "body", "total"), README_EXAMPLES)
+def test_readme_example_orders_reach_ready_for_delivery(
+        gateway: httpx.Client, correlation_id: str, body: dict[str, Any],
+        total: str) -> None:
+    """The README's one-product and computed-total orders, as written."""
+    for item in body["items"]:
+        restock(gateway, item["productId"], 5)
+
+    order_id = place(gateway, body, correlation_id)
 
     view = wait_for_status(gateway, order_id, "ready_for_delivery")
     assert history_types(view) == ORDER_HAPPY_PATH
-    expected = sum(float(str(i["unitPrice"])) * int(str(i["quantity"]))
-                   for i in items)
-    assert float(view["totalAmount"]) == pytest.approx(expected)
+    assert view["totalAmount"] == total
+    assert view["correlationId"] == correlation_id
 
 
 def test_out_of_stock_order_is_rejected_and_holds_no_stock(

@@ -34,7 +34,8 @@ def test_orders_wait_for_a_stopped_payment_service_and_then_complete(
                     "CQRS_LAB_STATE_DIR to the state folder of the stack")
     try:
         ids = [place(gateway, order_body(("book-001", 1, "19.99"),
-                                         customer=unique("no-payments")))
+                                         customer=unique("no-payments")),
+                     "failure-test")
                for _ in range(ORDERS)]
 
         health = gateway.get("/api/payments/health")
@@ -45,6 +46,10 @@ def test_orders_wait_for_a_stopped_payment_service_and_then_complete(
         assert "payment service" in error["message"]
         for order_id in ids:
             wait_for_status(gateway, order_id, "stock_reserved")
+        # Not paid yet, so not confirmable, even though it confirms itself.
+        early = gateway.put(f"/api/orders/{ids[0]}/confirm")
+        assert early.status_code == 409, early.text
+        assert "not paid yet" in error_of(early)["message"]
     finally:
         asyncio.run(Stack(settings).start("payments"))
 
