@@ -22,10 +22,10 @@ from aiokafka.structs import TopicPartition
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.shared import correlation
+from services.shared.db import is_transient
 from services.shared.eventstore import ConcurrencyConflict
 from services.shared.messages import Envelope
 from services.shared.tracing import consuming, mark_failed
@@ -60,14 +60,6 @@ def processed_table(metadata: MetaData) -> Table:
         Column("processed_at", DateTime(timezone=True), nullable=False,
                server_default=func.now()),
     )
-
-
-def is_transient(error: BaseException) -> bool:
-    """True for failures of the database connection, which waiting fixes."""
-    if isinstance(error, (OperationalError, InterfaceError, OSError,
-                          ConnectionError)):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 class EventConsumer:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.shared.settings import LabSettings
@@ -16,6 +18,31 @@ def create_engine(settings: LabSettings, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
     )
+
+
+# asyncpg's own errors for a server that is stopping, starting or gone.
+_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """True for a lost or refused database connection, which waiting fixes."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, (OperationalError, InterfaceError, OSError,
+                              ConnectionError, *_LOST)):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        # SQLAlchemy wraps the driver's error; look underneath.
+        error = getattr(error, "orig", None) or error.__cause__
+        seen += 1
+    return False
 
 
 async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.shared import correlation
+from services.shared.db import is_transient
 from services.shared.eventstore import ConcurrencyConflict
 from services.shared.tracing import annotate
 
@@ -72,6 +73,12 @@ def _conflict(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):
+        logger.warning("database unavailable path=%s error=%r",
+                       request.url.path, exc)
+        return error_body(503, "database_unavailable",
+                          "the database is not answering; nothing was saved, "
+                          "try again shortly")
     logger.exception("unhandled error path=%s", request.url.path)
     return error_body(500, "internal_error",
                       "the service failed; its log has the details")
