@@ -125,17 +125,31 @@ class Stack:
         self._check_ports(todo)
         self._check_tools(todo)
         self.state.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._start_all(todo, progress)
+        except BaseException:
+            # A half-started lab helps nobody: stop what this call started.
+            for inst in reversed(todo):
+                self.stop(inst.name)
+            raise
+        return True
+
+    async def _start_all(self, todo: list[Instance], progress: Progress) -> None:
         names = {i.name for i in todo}
         if "postgres" in names:
             await self._start_postgres(progress)
         # Services boot while Kafka does: they wait for the broker themselves.
-        starts = [self._start_service(i, progress)
-                  for i in todo if i.part.kind == "service"]
-        if "kafka" in names:
-            starts.insert(0, self._start_kafka(progress))
-        await asyncio.gather(*starts)
+        try:
+            async with asyncio.TaskGroup() as group:
+                if "kafka" in names:
+                    group.create_task(self._start_kafka(progress))
+                for inst in todo:
+                    if inst.part.kind == "service":
+                        group.create_task(self._start_service(inst, progress))
+        except* StackError as errors:
+            # The first part to fail explains it; the others were cancelled.
+            raise errors.exceptions[0] from None
         await Kafka(self.settings).ensure_topics()
-        return True
 
     def _check_ports(self, todo: list[Instance]) -> None:
         ports = [(i, i.port) for i in todo]

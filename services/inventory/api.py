@@ -8,16 +8,20 @@ from typing import Annotated
 
 from fastapi import HTTPException, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.inventory import adapters, handlers, projections
 from services.inventory.adapters import reservations_by_order, stock_levels
-from services.inventory.schemas import RestockRequest
+from services.inventory.schemas import (
+    ReservationView,
+    RestockRequest,
+    Restocked,
+    StockView,
+)
 from services.inventory.domain import InvalidQuantity, UnknownProduct
 from services.shared.eventstore import ConcurrencyConflict
-from services.shared.http import correlation_id_of, error_body
+from services.shared.http import Answer, correlation_id_of, error_body
 from services.shared.repository import MessageContext
 from services.shared.service import ServiceSpec, create_app, runtime_of
 from services.shared.settings import LabSettings
@@ -58,18 +62,6 @@ ProductId = Annotated[str, Path(min_length=1, max_length=64,
                                 description="A product id, e.g. laptop-001.")]
 
 
-class StockView(BaseModel):
-    """A product's stock as the read model shows it."""
-
-    productId: str
-    name: str
-    available: int
-    reserved: int
-    inTransit: int
-    lowStockThreshold: int
-    lowStock: bool
-
-
 @app.exception_handler(UnknownProduct)
 async def _unknown(request: Request, exc: Exception) -> JSONResponse:
     return error_body(404, "product_not_found", str(exc))
@@ -91,49 +83,48 @@ def _view(row: object) -> StockView:
 
 
 @app.get("/inventory", tags=["inventory"], summary="List every product's stock")
-async def list_stock() -> dict[str, object]:
+async def list_stock() -> Answer[list[StockView]]:
     """Every product with its available, reserved and in-transit units."""
     async with runtime_of(app).engine.connect() as conn:
         rows = (await conn.execute(select(stock_levels)
                                    .order_by(stock_levels.c.product_id)))
         views = [_view(row) for row in rows.mappings()]
-    return {"success": True, "data": views}
+    return Answer(data=views)
 
 
 @app.get("/inventory/{product_id}", tags=["inventory"],
          summary="Read one product's stock")
-async def get_stock(product_id: ProductId) -> dict[str, object]:
+async def get_stock(product_id: ProductId) -> Answer[StockView]:
     """One product's stock, from the read model."""
     async with runtime_of(app).engine.connect() as conn:
         row = (await conn.execute(select(stock_levels).where(
             stock_levels.c.product_id == product_id))).mappings().first()
     if row is None:
         raise UnknownProduct(product_id)
-    return {"success": True, "data": _view(row)}
+    return Answer(data=_view(row))
 
 
 @app.post("/inventory/{product_id}/restock", tags=["inventory"],
           summary="Add units to a product's stock")
 async def restock(request: Request, product_id: ProductId,
-                  body: RestockRequest) -> dict[str, object]:
+                  body: RestockRequest) -> Answer[Restocked]:
     """Records that units arrived; they become available at once."""
     context = MessageContext(correlation_id_of(request))
     async with runtime_of(app).engine.begin() as conn:
         stock = await handlers.add_stock(conn, product_id, body.quantity, context)
-    return {"success": True, "data": {"productId": product_id,
-                                      "available": stock.available}}
+    return Answer(data=Restocked(productId=product_id,
+                                 available=stock.available))
 
 
 @app.get("/reservations/{order_id}", tags=["inventory"],
          summary="Read what is reserved for an order")
-async def get_reservation(order_id: uuid.UUID) -> dict[str, object]:
+async def get_reservation(order_id: uuid.UUID) -> Answer[ReservationView]:
     """The order's reservation: its lines and state, from the read model."""
     async with runtime_of(app).engine.connect() as conn:
         row = (await conn.execute(select(reservations_by_order).where(
             reservations_by_order.c.order_id == order_id))).mappings().first()
     if row is None:
         raise HTTPException(404, f"no reservation for order {order_id} (yet)")
-    return {"success": True, "data": {
-        "orderId": row["order_id"], "status": row["status"],
-        "lines": row["lines"], "reason": row["reason"],
-        "correlationId": row["correlation_id"]}}
+    return Answer(data=ReservationView(
+        orderId=row["order_id"], status=row["status"], lines=row["lines"],
+        reason=row["reason"], correlationId=row["correlation_id"]))

@@ -22,7 +22,6 @@ from services.orders.domain import (
     PlaceOrder,
 )
 from services.orders.schemas import (
-    Answer,
     CancelOrderRequest,
     HistoryEntry,
     OrderChanged,
@@ -30,7 +29,7 @@ from services.orders.schemas import (
     OrderView,
     PlaceOrderRequest,
 )
-from services.shared.http import correlation_id_of, error_body
+from services.shared.http import Answer, correlation_id_of, error_body
 from services.shared.repository import MessageContext
 from services.shared.service import ServiceSpec, create_app, runtime_of
 from services.shared.settings import get_settings

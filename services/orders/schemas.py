@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-T = TypeVar("T")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                         max_length=128)]
@@ -61,13 +59,6 @@ class CancelOrderRequest(Strict):
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True,
                                              min_length=1, max_length=500)]
-
-
-class Answer(BaseModel, Generic[T]):
-    """Every successful answer: `{"success": true, "data": ...}`."""
-
-    success: Literal[True] = True
-    data: T
 
 
 class OrderCreated(BaseModel):

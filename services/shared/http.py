@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,53 @@ from services.shared.tracing import annotate
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+
+T = TypeVar("T")
+
+
+class Answer(BaseModel, Generic[T]):
+    """Every successful answer: `{"success": true, "data": ...}`."""
+
+    success: Literal[True] = True
+    data: T
+
+
+class FieldProblem(BaseModel):
+    """One field of the request and what is wrong with it."""
+
+    field: str
+    problem: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code, a sentence, and the fields at fault."""
+
+    code: str
+    message: str
+    fields: list[FieldProblem] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: `{"success": false, "error": {...}}`."""
+
+    success: Literal[False] = False
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Documented on every route, replacing FastAPI's default 422 schema, so the
+# OpenAPI document describes the error bodies the services really send.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Malformed JSON body"),
+    404: _error("Unknown route or resource"),
+    409: _error("The command conflicts with the current state"),
+    413: _error("Request body too large"),
+    422: _error("A field is missing or invalid; `fields` names it"),
+    503: _error("A service or the database is not answering"),
+}
 
 
 def error_body(status: int, code: str, message: str,

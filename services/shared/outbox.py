@@ -105,7 +105,12 @@ class OutboxRelay:
                 # spans below are made by hand and still recorded.
                 with suppress_instrumentation():
                     async with self.engine.connect() as conn:
-                        await self._lead(conn)
+                        try:
+                            await self._lead(conn)
+                        finally:
+                            # Closing, not pooling, the connection frees its
+                            # leadership lock for whichever relay comes next.
+                            await conn.invalidate()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -26,6 +26,7 @@ from services.shared.consumer import EventConsumer, Subscription
 from services.shared.db import create_engine, create_schema
 from services.shared.eventstore import EventStore
 from services.shared.http import (
+    ERROR_RESPONSES,
     BodyLimitMiddleware,
     CorrelationMiddleware,
     install_error_handlers,
@@ -40,8 +41,6 @@ from services.shared.tracing import instrument_app, suppress_instrumentation
 logger = logging.getLogger(__name__)
 
 Setup = Callable[[AsyncEngine, LabSettings], Awaitable[None]]
-
-KAFKA_WAIT_SECONDS = 90.0
 
 
 @dataclass(frozen=True)
@@ -71,37 +70,40 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.consumer: EventConsumer | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.connecting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Creates the schema, connects to Kafka and starts the loops."""
+        """Creates the schema and starts the loops; Kafka's join in when it answers."""
         await create_schema(self.engine, self.spec.metadata)
         if self.spec.setup:
             await self.spec.setup(self.engine, self.settings)
-        self.producer = await self._start_producer()
-        wakeup = Wakeup(self.settings, self.spec.store.channel)
-        self._spawn("wakeup", wakeup.run)
-        relay = OutboxRelay(self.engine, self.spec.outbox, self.producer,
-                            wakeup.waiter())
-        self._spawn("outbox-relay", relay.run)
+        self.wakeup = Wakeup(self.settings, self.spec.store.channel)
+        self._spawn("wakeup", self.wakeup.run)
         for projection in self.spec.projections:
             runner = ProjectionRunner(self.engine, self.spec.store,
                                       self.spec.codec, self.spec.positions,
-                                      projection, wakeup.waiter())
+                                      projection, self.wakeup.waiter())
             self._spawn(f"projection:{projection.name}", runner.run)
+        # Waiting for the broker in the background keeps start-up (and a
+        # stop request during it) prompt; /health says 503 until connected.
+        self.connecting = asyncio.create_task(
+            _supervise("kafka-connect", self._connect_kafka))
+
+    async def _connect_kafka(self) -> None:
+        self.producer = await self._start_producer()
+        relay = OutboxRelay(self.engine, self.spec.outbox, self.producer,
+                            self.wakeup.waiter())
+        self._spawn("outbox-relay", relay.run)
         if self.spec.subscriptions:
             self._start_consumer()
 
     async def _start_producer(self) -> AIOKafkaProducer:
-        # The service may start while Kafka is still booting: wait for it.
-        deadline = asyncio.get_running_loop().time() + KAFKA_WAIT_SECONDS
         while True:
             try:
                 await ensure_topics(self.settings.bootstrap_servers,
                                     self.settings.kafka_partitions)
                 return await self._connect_producer()
             except (KafkaError, OSError) as error:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
                 logger.info("waiting for Kafka error=%r", error)
                 await asyncio.sleep(0.5)
 
@@ -139,6 +141,8 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Stops the loops, then the Kafka producer and the database pool."""
+        if self.connecting is not None:
+            self.connecting.cancel()
         for task in self.tasks:
             task.cancel()
         # Bounded, so a broker or database that stopped answering cannot
@@ -158,6 +162,7 @@ class ServiceRuntime:
             checks["database"] = "ok"
         except Exception as error:
             checks["database"] = f"unavailable: {type(error).__name__}"
+        checks["kafka"] = "ok" if self.producer is not None else "connecting"
         dead = [t.get_name() for t in self.tasks if t.done()]
         checks["loops"] = "ok" if not dead else "stopped: " + ", ".join(dead)
         return checks
@@ -199,7 +204,8 @@ def create_app(spec: ServiceSpec, title: str, description: str) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, lifespan=lifespan,
+                  responses=ERROR_RESPONSES)
     install_error_handlers(app)
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(BodyLimitMiddleware)

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.shared.db import create_engine
 from services.shared.settings import LabSettings
 from services.shared.topics import ensure_topics
-
 from tests.integration.support import unique
 
 NewTopic = Callable[[], Awaitable[str]]

@@ -22,7 +22,14 @@ from services.shared.outbox import Outbox, OutboxRelay, outbox_table
 from services.shared.repository import MessageContext, Publication, Repository
 from services.shared.settings import LabSettings
 from tests.integration.conftest import NewTopic
-from tests.integration.support import Record, collect, header, tail, wait_for
+from tests.integration.support import (
+    Record,
+    collect,
+    header,
+    tail,
+    unique,
+    wait_for,
+)
 
 
 @dataclass
@@ -96,6 +103,10 @@ async def relaying(settings: LabSettings, lab: Lab,
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await engine.dispose()
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, message: str) -> bool:
+    return any(message in r.getMessage() for r in caplog.records)
 
 
 async def _all_published(engine: AsyncEngine, lab: Lab) -> bool:
@@ -187,3 +198,41 @@ async def test_a_row_relayed_again_reaches_kafka_twice_with_one_event_id(
     # Both copies carry the same event id: consumers drop the second by it.
     assert header(again[0], "event_id") == str(rows[0]["event_id"])
     assert again[0].key == str(order_id).encode()
+
+
+async def test_the_relay_publishes_again_once_a_failing_row_is_removed(
+        settings: LabSettings, engine: AsyncEngine, lab: Lab,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The relay shares the engine, as in a service. A row for a topic that
+    # does not exist (topics are not auto-created) fails every publish
+    # until an operator removes it.
+    stray = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(lab.outbox.insert().values(
+            event_id=stray, topic=unique("it-missing"), key="k",
+            payload={}, headers={}))
+    order_id = uuid.uuid4()
+    await _save(engine, lab, order_id, _placed(order_id))
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers,
+                                enable_idempotence=True,
+                                request_timeout_ms=1500)
+    await producer.start()
+    consumer = await tail(settings.bootstrap_servers, lab.topic)
+    relay = OutboxRelay(engine, lab.outbox, producer, asyncio.Event())
+    task = asyncio.create_task(relay.run())
+    try:
+        await wait_for(lambda: _logged(caplog, "outbox relay failed"),
+                       what="the relay failing on the stray row")
+        async with engine.begin() as conn:
+            await conn.execute(lab.outbox.delete()
+                               .where(lab.outbox.c.event_id == stray))
+        records = await collect(consumer, lambda got: len(got) >= 1,
+                                timeout=15)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await consumer.stop()
+        await producer.stop()
+    assert records[0].key == str(order_id).encode()
