@@ -1,0 +1,181 @@
+"""The trace dashboard in a real headless Chromium, fed by the live collector."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from services.shared.settings import LabSettings
+from services.traces import synthetic
+
+pytestmark = pytest.mark.stack
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+WAIT_SECONDS = 20
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-dev-shm-usage", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--window-size=1400,1000"]
+SERVICES = {"gateway", "orders", "inventory", "payments"}
+
+
+def _binary(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(f"none of {names} is installed; run infra/system-deps.sh")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """A headless Chromium with a fresh profile, closed after the module."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = _binary("chromium", "chromium-browser")
+    with tempfile.TemporaryDirectory(prefix="cqrs-lab-chromium-") as profile:
+        for flag in FLAGS + [f"--user-data-dir={profile}"]:
+            options.add_argument(flag)
+        # An explicit driver path keeps Selenium from downloading one.
+        service = Service(executable_path=_binary("chromedriver"))
+        driver = webdriver.Chrome(service=service, options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+@pytest.fixture(scope="module")
+def collector(settings: LabSettings) -> Iterator[httpx.Client]:
+    """A client of the live collector, to send spans the page should show."""
+    with httpx.Client(base_url=settings.service_url("traces"),
+                      timeout=10.0) as client:
+        yield client
+
+
+def send(collector: httpx.Client, spans: list[synthetic.FakeSpan]) -> None:
+    """Exports the spans to the collector as OTLP protobuf."""
+    body = synthetic.export(spans).SerializeToString()
+    response = collector.post("/v1/traces", content=body,
+                              headers={"Content-Type": "application/x-protobuf"})
+    assert response.status_code == 200, response.text
+
+
+def wait(browser: WebDriver) -> WebDriverWait[WebDriver]:
+    """A bounded wait on the page; live updates may replace rows meanwhile."""
+    return WebDriverWait(browser, WAIT_SECONDS,
+                         ignored_exceptions=[StaleElementReferenceException])
+
+
+def open_dashboard(browser: WebDriver, settings: LabSettings) -> None:
+    """Loads the page and waits until its history is in."""
+    browser.get(settings.service_url("dashboard") + "/")
+    wait(browser).until(lambda b: b.find_element(By.TAG_NAME, "body")
+                        .get_attribute("data-ready") == "true")
+    wait(browser).until(ec.text_to_be_present_in_element(
+        (By.ID, "connection"), "live"))
+
+
+def filter_correlation(browser: WebDriver, text: str) -> None:
+    """Types into the correlation id filter."""
+    box = browser.find_element(By.ID, "f-correlation")
+    box.clear()
+    box.send_keys(text)
+
+
+def group(browser: WebDriver, key: str) -> WebElement | None:
+    """The table row of one correlation id, once it is shown."""
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.group")
+    return next((r for r in rows if r.get_attribute("data-key") == key), None)
+
+
+def wait_for_group(browser: WebDriver, key: str) -> WebElement:
+    """Waits (bounded) until the row of one correlation id is shown."""
+    row = wait(browser).until(lambda b: group(b, key))
+    assert row is not None
+    return row
+
+
+def waterfall_services(browser: WebDriver) -> set[str]:
+    """The service names the open waterfall shows on its span rows."""
+    return {e.text for e in browser.find_elements(
+        By.CSS_SELECTOR, ".waterfall .span-row .svc-name")}
+
+
+def badges(row: WebElement) -> dict[str, str]:
+    """Stage badge labels of a group row, with their CSS classes."""
+    return {b.text: b.get_attribute("class") or ""
+            for b in row.find_elements(By.CSS_SELECTOR, ".stage")}
+
+
+def test_an_empty_filter_shows_no_nan(browser: WebDriver,
+                                      settings: LabSettings) -> None:
+    open_dashboard(browser, settings)
+    filter_correlation(browser, f"nothing-{uuid.uuid4().hex}")
+    wait(browser).until(lambda b: b.find_element(By.ID, "empty").is_displayed())
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "NaN" not in body
+    assert browser.find_element(By.ID, "m-success").text == "—"
+    assert browser.find_element(By.ID, "m-orders").text == "0"
+
+
+def test_a_new_order_appears_live_with_its_waterfall(
+        browser: WebDriver, settings: LabSettings,
+        collector: httpx.Client) -> None:
+    open_dashboard(browser, settings)
+    run = f"e2e-{uuid.uuid4().hex[:10]}"
+    filter_correlation(browser, run)
+    happy = synthetic.saga(f"order-{run}-a", f"{run}-delivered")
+    declined = synthetic.saga(f"order-{run}-b", f"{run}-declined",
+                              declined=True)
+    send(collector, declined.spans)
+    send(collector, happy.spans)
+
+    row = wait_for_group(browser, happy.correlation_id)
+    labels = badges(row)
+    assert "ready for delivery" in labels and "payment confirmed" in labels
+    assert "failure" not in " ".join(labels.values())
+    declined_row = wait_for_group(browser, declined.correlation_id)
+    failed = badges(declined_row)
+    assert "payment declined" in failed and "failure" in failed["payment declined"]
+    assert "payment confirmed" not in failed
+    assert browser.find_element(By.ID, "m-orders").text == "2"
+    assert browser.find_element(By.ID, "m-completed").text == "1"
+    assert browser.find_element(By.ID, "m-success").text == "50.0 %"
+
+    row.click()
+    names = wait(browser).until(lambda b: waterfall_services(b) >= SERVICES
+                                and waterfall_services(b))
+    assert SERVICES <= names
+    widths = wait(browser).until(lambda b: [
+        bar.size["width"] for bar in
+        b.find_elements(By.CSS_SELECTOR, ".waterfall .bar")])
+    assert all(width > 0 for width in widths)
+    assert "NaN" not in browser.find_element(By.TAG_NAME, "body").text
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+
+
+def test_page_survives_a_reload(browser: WebDriver, settings: LabSettings,
+                                collector: httpx.Client) -> None:
+    run = f"e2e-{uuid.uuid4().hex[:10]}"
+    saga = synthetic.saga(f"order-{run}", run)
+    send(collector, saga.spans)
+    open_dashboard(browser, settings)
+    filter_correlation(browser, run)
+    row = wait_for_group(browser, run)
+    assert "ready for delivery" in badges(row)
