@@ -16,11 +16,27 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from services.inventory.schemas import RestockRequest
-from services.orders.schemas import CancelOrderRequest, PlaceOrderRequest
+from services.inventory.schemas import (
+    PRODUCT_ID_PATTERN,
+    ReservationView,
+    Restocked,
+    RestockRequest,
+    StockView,
+)
+from services.orders.schemas import (
+    CancelOrderRequest,
+    OrderChanged,
+    OrderCreated,
+    OrderView,
+    PlaceOrderRequest,
+)
+from services.payments.schemas import PaymentView
 from services.shared.correlation import HEADER
 from services.shared.http import (
+    ERROR_RESPONSES,
+    Answer,
     BodyLimitMiddleware,
     CorrelationMiddleware,
     correlation_id_of,
@@ -58,6 +74,7 @@ app = FastAPI(
     "service; queries read each service's read models. Every answer carries "
     "the `X-Correlation-ID` of the request.",
     lifespan=lifespan,
+    responses=ERROR_RESPONSES,
 )
 install_error_handlers(app)
 app.add_middleware(CorrelationMiddleware)
@@ -67,7 +84,16 @@ instrument_app(app)
 api = APIRouter(prefix="/api", dependencies=[Depends(correlation_header)])
 
 OrderId = Annotated[uuid.UUID, Path(description="The order's UUID.")]
+
+
+class Health(BaseModel):
+    """A service's health answer."""
+
+    status: str
+    service: str
+    checks: dict[str, str] = {}
 ProductId = Annotated[str, Path(min_length=1, max_length=64,
+                                pattern=PRODUCT_ID_PATTERN,
                                 description="A product id, e.g. laptop-001.")]
 
 
@@ -100,34 +126,37 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "service": "gateway"}
 
 
-@api.get("/orders/health", tags=["health"], summary="Health of the order service")
+@api.get("/orders/health", tags=["health"], summary="Health of the order service",
+         response_model=Health)
 async def orders_health(request: Request) -> JSONResponse:
     """The order service's own health answer."""
     return await forward(request, "orders", "GET", "/health")
 
 
 @api.get("/payments/health", tags=["health"],
-         summary="Health of the payment service")
+         summary="Health of the payment service", response_model=Health)
 async def payments_health(request: Request) -> JSONResponse:
     """The payment service's own health answer."""
     return await forward(request, "payments", "GET", "/health")
 
 
 @api.get("/inventory/health", tags=["health"],
-         summary="Health of the inventory service")
+         summary="Health of the inventory service", response_model=Health)
 async def inventory_health(request: Request) -> JSONResponse:
     """The inventory service's own health answer."""
     return await forward(request, "inventory", "GET", "/health")
 
 
-@api.post("/orders", status_code=201, tags=["orders"], summary="Place an order")
+@api.post("/orders", status_code=201, tags=["orders"], summary="Place an order",
+          response_model=Answer[OrderCreated])
 async def create_order(request: Request, body: PlaceOrderRequest) -> JSONResponse:
     """Places an order; answers `{success, data: {orderId, correlationId}}`."""
     payload = body.model_dump(mode="json", exclude_none=True)
     return await forward(request, "orders", "POST", "/orders", payload)
 
 
-@api.get("/orders", tags=["orders"], summary="List recent orders")
+@api.get("/orders", tags=["orders"], summary="List recent orders",
+         response_model=Answer[list[OrderView]])
 async def list_orders(
     request: Request,
     status: Annotated[str | None, Query(max_length=32)] = None,
@@ -139,20 +168,22 @@ async def list_orders(
     return await forward(request, "orders", "GET", "/orders", params=params)
 
 
-@api.get("/orders/{order_id}", tags=["orders"], summary="Read one order")
+@api.get("/orders/{order_id}", tags=["orders"], summary="Read one order",
+         response_model=Answer[OrderView])
 async def get_order(request: Request, order_id: OrderId) -> JSONResponse:
     """The order's status, items and history (from the read model)."""
     return await forward(request, "orders", "GET", f"/orders/{order_id}")
 
 
 @api.put("/orders/{order_id}/confirm", tags=["orders"],
-         summary="Confirm a paid order")
+         summary="Confirm a paid order", response_model=Answer[OrderChanged])
 async def confirm_order(request: Request, order_id: OrderId) -> JSONResponse:
     """Confirms a paid order; 409 when it cannot be confirmed."""
     return await forward(request, "orders", "PUT", f"/orders/{order_id}/confirm")
 
 
-@api.put("/orders/{order_id}/cancel", tags=["orders"], summary="Cancel an order")
+@api.put("/orders/{order_id}/cancel", tags=["orders"], summary="Cancel an order",
+         response_model=Answer[OrderChanged])
 async def cancel_order(
     request: Request, order_id: OrderId,
     body: Annotated[CancelOrderRequest | None, Body()] = None,
@@ -163,7 +194,8 @@ async def cancel_order(
                          payload)
 
 
-@api.get("/payments", tags=["payments"], summary="List recent payments")
+@api.get("/payments", tags=["payments"], summary="List recent payments",
+         response_model=Answer[list[PaymentView]])
 async def list_payments(
     request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
@@ -173,27 +205,30 @@ async def list_payments(
 
 
 @api.get("/payments/{order_id}", tags=["payments"],
-         summary="Read the payment of an order")
+         summary="Read the payment of an order",
+         response_model=Answer[PaymentView])
 async def get_payment(request: Request, order_id: OrderId) -> JSONResponse:
     """The order's payment: approved, declined, refunded or voided."""
     return await forward(request, "payments", "GET", f"/payments/{order_id}")
 
 
-@api.get("/inventory", tags=["inventory"], summary="List every product's stock")
+@api.get("/inventory", tags=["inventory"], summary="List every product's stock",
+         response_model=Answer[list[StockView]])
 async def list_stock(request: Request) -> JSONResponse:
     """Every product with available, reserved and in-transit units."""
     return await forward(request, "inventory", "GET", "/inventory")
 
 
 @api.get("/inventory/{product_id}", tags=["inventory"],
-         summary="Read one product's stock")
+         summary="Read one product's stock", response_model=Answer[StockView])
 async def get_stock(request: Request, product_id: ProductId) -> JSONResponse:
     """One product's stock."""
     return await forward(request, "inventory", "GET", f"/inventory/{product_id}")
 
 
 @api.post("/inventory/{product_id}/restock", tags=["inventory"],
-          summary="Add units to a product's stock")
+          summary="Add units to a product's stock",
+          response_model=Answer[Restocked])
 async def restock(request: Request, product_id: ProductId,
                   body: RestockRequest) -> JSONResponse:
     """Records that units arrived."""
@@ -202,7 +237,8 @@ async def restock(request: Request, product_id: ProductId,
 
 
 @api.get("/reservations/{order_id}", tags=["inventory"],
-         summary="Read what inventory holds for an order")
+         summary="Read what inventory holds for an order",
+         response_model=Answer[ReservationView])
 async def get_reservation(request: Request, order_id: OrderId) -> JSONResponse:
     """The order's reservation: lines and state."""
     return await forward(request, "inventory", "GET", f"/reservations/{order_id}")

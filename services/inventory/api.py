@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.inventory import adapters, handlers, projections
 from services.inventory.adapters import reservations_by_order, stock_levels
 from services.inventory.schemas import (
+    PRODUCT_ID_PATTERN,
     ReservationView,
     RestockRequest,
     Restocked,
@@ -59,6 +60,7 @@ app = create_app(SPEC, "CQRS Lab: inventory service",
                  "Stock per product, reserved per order by the order saga.")
 
 ProductId = Annotated[str, Path(min_length=1, max_length=64,
+                                pattern=PRODUCT_ID_PATTERN,
                                 description="A product id, e.g. laptop-001.")]
 
 

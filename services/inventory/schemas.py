@@ -7,6 +7,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Letters, digits, dot, dash and underscore: safe in a URL path and a log line.
+PRODUCT_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
+
 
 class RestockRequest(BaseModel):
     """Body of `POST /inventory/{productId}/restock`."""

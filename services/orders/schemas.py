@@ -7,12 +7,18 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                         max_length=128)]
+ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                             pattern=r"^[A-Za-z0-9._-]+$")]
+# Documented as a number of cents precision; decimal strings are accepted too.
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2,
-                                 allow_inf_nan=False)]
+                                 allow_inf_nan=False),
+                  WithJsonSchema({"type": "number", "minimum": 0,
+                                  "maximum": 9999999999.99,
+                                  "multipleOf": 0.01})]
 
 
 class Strict(BaseModel):
@@ -24,7 +30,7 @@ class Strict(BaseModel):
 class OrderItem(Strict):
     """One line of a new order."""
 
-    productId: Text
+    productId: ProductId
     quantity: Annotated[int, Field(strict=True, gt=0, le=10_000)]
     unitPrice: Money
 

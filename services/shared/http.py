@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.shared import correlation
@@ -112,8 +113,23 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
         return error_body(404, "not_found", message)
     if exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
-        return error_body(405, "method_not_allowed", message)
-    return error_body(exc.status_code, "http_error", str(exc.detail))
+        response = error_body(405, "method_not_allowed", message)
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+    response = error_body(exc.status_code, "http_error", str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette names only the first route matching the path; a path can
+    # have several (GET and POST /orders), and Allow must list them all.
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _conflict(request: Request, exc: Exception) -> JSONResponse:
