@@ -21,4 +21,8 @@ stop_stack() {
 trap stop_stack EXIT
 
 $BIN/cqrs-lab up || exit 1
+# Fault injection restarts parts of the stack, so it runs after the rest.
+if [ $# -eq 0 ]; then
+  set -- tests/unit tests/integration tests/e2e tests/fuzz tests/faults
+fi
 $BIN/python -m pytest "$@"

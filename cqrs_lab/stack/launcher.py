@@ -157,7 +157,9 @@ class Stack:
             kafka = next(i for i in todo if i.part.kind == "kafka")
             ports.append((kafka, self.settings.kafka_controller_port))
         for inst, port in ports:
-            if not port_is_free(self.settings.host, port):
+            # Only a part of ours that just died deserves a moment's grace.
+            grace = 5.0 if self.table.load(inst.name) else 0.0
+            if not self._port_frees(port, grace):
                 variable = inst.part.env_var
                 if port == self.settings.kafka_controller_port:
                     variable = "CQRS_LAB_KAFKA_CONTROLLER_PORT"
@@ -167,6 +169,15 @@ class Stack:
                     f"stop that program, or move {inst.name} elsewhere with "
                     f"{variable}=<free port>",
                 )
+
+    def _port_frees(self, port: int, grace: float) -> bool:
+        # A process that just died may hold its socket a moment longer.
+        deadline = time.monotonic() + grace
+        while not port_is_free(self.settings.host, port):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def _check_tools(self, todo: list[Instance]) -> None:
         # Fail before starting anything, so a missing tool leaves no process.

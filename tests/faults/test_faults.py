@@ -98,13 +98,17 @@ def test_nothing_is_lost_or_done_twice_when_every_part_fails_in_turn(
 ) -> None:
     stack = Stack(settings)
     eventually(lambda: len(load.accepted) >= 20, 30, what="load warming up")
-    for name in ("gateway", "orders", "payments", "inventory", "traces"):
-        restart(stack, name, crash=True)
-        _wait_accepted_more(load, 10)
-    for name in ("kafka", "postgres"):
-        restart(stack, name, crash=False)
-        _wait_accepted_more(load, 10)
-    load.stop.set()
+    try:
+        for name in ("gateway", "orders", "payments", "inventory", "traces"):
+            restart(stack, name, crash=True)
+            _wait_accepted_more(load, 10)
+        for name in ("kafka", "postgres"):
+            restart(stack, name, crash=False)
+            _wait_accepted_more(load, 10)
+    finally:
+        load.stop.set()
+        # Whatever failed, leave every part running for the suites after us.
+        asyncio.run(stack.up())
 
     statuses = _wait_all_settled(gateway, load.accepted)
     counts = asyncio.run(_check_invariants(settings, load.accepted))
