@@ -162,6 +162,20 @@ def start(service: ServiceName) -> None:
 
 
 @app.command()
+def scale(
+    service: ServiceName,
+    count: Annotated[int, typer.Argument(help="How many instances to run.")],
+) -> None:
+    """Run exactly COUNT instances of a service (they share its Kafka partitions)."""
+    try:
+        names = asyncio.run(_stack().scale(service, count))
+    except (StackError, ValueError) as error:
+        _fail(error)
+        return
+    console.print(f"{service}: running " + ", ".join(names))
+
+
+@app.command()
 def down() -> None:
     """Stop everything the lab started, by PID; data is kept."""
     stopped = _stack().down()

@@ -95,7 +95,7 @@ class Stack:
         return self._instance(part(name), 1)
 
     def _scale(self) -> dict[str, int]:
-        path = self.state / "run" / "scale.json"
+        path = self.state / "scale.json"
         try:
             return dict(json.loads(path.read_text()))
         except (OSError, ValueError):
@@ -108,9 +108,9 @@ class Stack:
                     f"cannot scale {name!r} to {count}.",
                     "scale a service (orders, payments, inventory, ...) to 1 or more",
                 )
-        (self.state / "run").mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True)
         merged = {**self._scale(), **scale}
-        (self.state / "run" / "scale.json").write_text(json.dumps(merged))
+        (self.state / "scale.json").write_text(json.dumps(merged))
 
     # -- up ----------------------------------------------------------------
 
@@ -276,6 +276,20 @@ class Stack:
             pid = record.pid if record else None
             result.append(PartStatus(inst.name, state, inst.port, pid, health))
         return result
+
+    async def scale(self, name: str, count: int,
+                    progress: Progress = _quiet) -> list[str]:
+        """Runs exactly `count` instances of a service; returns their names."""
+        self._save_scale({name: count})
+        for inst in self.instances_of(name, beyond=count):
+            self.stop(inst.name)
+        await self.up(progress=progress)
+        return [i.name for i in self.instances() if i.part.name == name]
+
+    def instances_of(self, name: str, beyond: int = 0) -> list[Instance]:
+        """Instances of a part numbered above `beyond`, up to those recorded."""
+        recorded = [self.instance(n) for n in self.table.names()]
+        return [i for i in recorded if i.part.name == name and i.number > beyond]
 
     async def _health(self, inst: Instance) -> str:
         if not self.table.alive(inst.name):
