@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python bench/startup.py
 .venv/bin/python bench/saga.py "$@"
+.venv/bin/python bench/tracing.py
+.venv/bin/python bench/replay.py

@@ -16,7 +16,10 @@ def create_engine(settings: LabSettings, pool_size: int = 10) -> AsyncEngine:
         settings.database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping per checkout: a connection lost to a database restart
+        # fails once, SQLAlchemy then discards the whole pool, and callers
+        # treat that failure as transient (a retry, or a 503).
+        pool_pre_ping=False,
     )
 
 

@@ -131,9 +131,7 @@ class EventStore:
         events: Sequence[NewEvent],
     ) -> list[RecordedEvent]:
         """Appends events after `expected_version`, or raises ConcurrencyConflict."""
-        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                           {"k": self.channel})
-        actual = await self.current_version(conn, stream_id)
+        actual = await self._lock_and_version(conn, stream_id)
         if actual != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, actual)
         rows = [self._row(stream_id, expected_version + n + 1, event)
@@ -159,6 +157,22 @@ class EventStore:
             "metadata": event.metadata,
             "correlation_id": event.metadata.get("correlation_id"),
         }
+
+    async def _lock_and_version(self, conn: AsyncConnection,
+                                stream_id: str) -> int:
+        # One round trip: take the store's append lock, then read the
+        # stream's version, which no other writer can change until commit.
+        query = text(
+            "SELECT pg_advisory_xact_lock(hashtext(:k)) IS NULL, "
+            f"(SELECT coalesce(max(version), 0) FROM {self._qualified} "
+            "WHERE stream_id = :s)"
+        )
+        row = (await conn.execute(query, {"k": self.channel, "s": stream_id})).one()
+        return int(row[1])
+
+    @property
+    def _qualified(self) -> str:
+        return f'"{self.schema}"."{self.table.name}"'
 
     async def current_version(self, conn: AsyncConnection, stream_id: str) -> int:
         """The version of a stream: the number of its events (0 when new)."""
