@@ -33,6 +33,9 @@ from services.shared.tracing import consuming, mark_failed
 logger = logging.getLogger(__name__)
 
 DEAD_LETTER_TOPIC = "dead-letter"
+# No event of the lab comes near this; a bigger record is a mistake or an
+# attack, and parsing it would only slow the consumer down.
+MAX_RECORD_BYTES = 256 * 1024
 
 Handler = Callable[[AsyncConnection, Envelope, Any], Awaitable[None]]
 
@@ -144,6 +147,10 @@ class EventConsumer:
 
     def _parse(self, record: ConsumerRecord[bytes, bytes]
                ) -> tuple[Envelope, Subscription | None, Any]:
+        size = len(record.value or b"")
+        if size > MAX_RECORD_BYTES:
+            raise Unprocessable(
+                f"record of {size} bytes exceeds the {MAX_RECORD_BYTES}-byte limit")
         try:
             envelope = Envelope.model_validate_json(record.value or b"")
         except ValidationError as error:
