@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 .venv/bin/python bench/saga.py "$@"
 .venv/bin/python bench/tracing.py
 .venv/bin/python bench/replay.py
+.venv/bin/python bench/soak.py

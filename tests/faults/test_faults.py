@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from sqlalchemy import text
 
+from cqrs_lab.consistency import duplicated_effects, streams_with_gaps
 from cqrs_lab.stack import Stack
 from services.shared.db import create_engine
 from services.shared.settings import LabSettings
@@ -155,42 +155,19 @@ def _wait_all_settled(gateway: httpx.Client,
 
 async def _count_duplicates(settings: LabSettings) -> dict[str, int]:
     engine = create_engine(settings)
-    found: dict[str, int] = {}
     try:
-        async with engine.connect() as conn:
-            for query, label in DUPLICATE_QUERIES:
-                rows = (await conn.execute(text(query))).all()
-                if rows:
-                    found[label] = len(rows)
+        return await duplicated_effects(engine)
     finally:
         await engine.dispose()
-    return found
 
 
 async def _assert_streams_contiguous(settings: LabSettings) -> None:
     engine = create_engine(settings)
     try:
-        async with engine.connect() as conn:
-            for schema in ("orders", "inventory", "payments"):
-                gaps = (await conn.execute(text(GAPS.format(schema)))).all()
-                assert gaps == [], f"{schema} streams with gaps: {gaps[:5]}"
+        gaps = await streams_with_gaps(engine)
     finally:
         await engine.dispose()
-
-
-DUPLICATE_QUERIES = [
-    (("SELECT data->>'product_id', data->>'order_id', count(*) "
-     "FROM inventory.events WHERE event_type = 'StockAllocated' "
-     "GROUP BY 1, 2 HAVING count(*) > 1"), "stock reserved twice"),
-    (("SELECT data->>'order_id', count(*) FROM payments.events "
-     "WHERE event_type = 'PaymentApproved' GROUP BY 1 HAVING count(*) > 1"),
-     "payment taken twice"),
-    (("SELECT stream_id, event_type, count(*) FROM orders.events "
-     "GROUP BY 1, 2 HAVING count(*) > 1"), "order event recorded twice"),
-]
-
-GAPS = ("SELECT stream_id, count(*), max(version) FROM {}.events "
-        "GROUP BY stream_id HAVING count(*) <> max(version) OR min(version) <> 1")
+    assert gaps == {}, f"streams with gaps: {gaps}"
 
 
 def _assert_read_models_match_rebuilds() -> None:
