@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 
 import httpx
+from saga import finished_at, percentile, restock
 
 from cqrs_lab.consistency import duplicated_effects, streams_with_gaps
 from cqrs_lab.stack import Stack
 from services.shared.db import create_engine
 from services.shared.settings import LabSettings
-
-from saga import finished_at, percentile, restock  # noqa: E402
 
 FAULTS = ("orders", "payments", "inventory", "gateway", "traces",
           "kafka", "postgres")

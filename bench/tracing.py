@@ -19,12 +19,11 @@ import time
 from datetime import datetime
 
 import httpx
+from saga import percentile, restock, send_orders, wait_finished
 
 from cqrs_lab.stack import Stack
 from services.shared.db import create_engine
 from services.shared.settings import LabSettings
-
-from saga import percentile, restock, send_orders, wait_finished  # noqa: E402
 
 TRACED = ("gateway", "orders", "payments", "inventory")
 
@@ -53,10 +52,10 @@ async def stream_delays(settings: LabSettings, orders: int) -> list[float]:
     """Delays in ms from a span's end to its record on the live stream."""
     delays: list[float] = []
     url = settings.service_url("traces") + "/api/stream"
-    async with httpx.AsyncClient(timeout=None) as listener:
-        async with listener.stream("GET", url) as stream:
-            sender = asyncio.create_task(_place(settings, orders))
-            await _collect(stream, delays, sender)
+    async with (httpx.AsyncClient(timeout=None) as listener,
+                listener.stream("GET", url) as stream):
+        sender = asyncio.create_task(_place(settings, orders))
+        await _collect(stream, delays, sender)
     return delays
 
 
