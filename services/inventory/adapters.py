@@ -7,7 +7,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
-    MetaData,
     Table,
     Text,
     Uuid,
@@ -16,20 +15,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from services.inventory.domain import EVENTS, ProductStock, Reservation
 from services.shared.codec import EventCodec
-from services.shared.consumer import processed_table
-from services.shared.eventstore import EventStore, event_tables, snapshot_table
-from services.shared.outbox import Outbox, outbox_table
-from services.shared.projection import positions_table
+from services.shared.outbox import Outbox
 from services.shared.repository import Publication, Repository
+from services.shared.service import Plumbing
 
 TOPIC = "inventory-events"
 
-metadata = MetaData(schema="inventory")
-events = event_tables(metadata)
-outbox = outbox_table(metadata)
-processed = processed_table(metadata)
-positions = positions_table(metadata)
-snapshots = snapshot_table(metadata)
+plumbing = Plumbing.in_schema("inventory")
+metadata, events, outbox = plumbing.metadata, plumbing.events, plumbing.outbox
+positions, processed = plumbing.positions, plumbing.processed
 
 stock_levels = Table(
     "stock_levels",
@@ -55,10 +49,10 @@ reservations_by_order = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-store = EventStore(events)
+store = plumbing.store
 codec = EventCodec(EVENTS)
 # Stock levels are internal facts; only reservations are announced on Kafka.
 # A popular product's stream grows with every order: load it from a snapshot.
-stocks = Repository(store, codec, ProductStock, snapshots=snapshots)
+stocks = Repository(store, codec, ProductStock, snapshots=plumbing.snapshots)
 reservations = Repository(store, codec, Reservation, Outbox(outbox),
                           Publication(TOPIC, "inventory"))

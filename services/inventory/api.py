@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.inventory import adapters, handlers, projections
 from services.inventory.adapters import reservations_by_order, stock_levels
+from services.inventory.domain import InvalidQuantity, UnknownProduct
 from services.inventory.schemas import (
     PRODUCT_ID_PATTERN,
     ReservationView,
-    RestockRequest,
     Restocked,
+    RestockRequest,
     StockView,
 )
-from services.inventory.domain import InvalidQuantity, UnknownProduct
 from services.shared.eventstore import ConcurrencyConflict
 from services.shared.http import Answer, correlation_id_of, error_body
 from services.shared.repository import MessageContext
@@ -43,12 +43,8 @@ async def _seed(engine: AsyncEngine, settings: LabSettings) -> None:
 
 SPEC = ServiceSpec(
     name="inventory",
-    metadata=adapters.metadata,
-    store=adapters.store,
+    plumbing=adapters.plumbing,
     codec=adapters.codec,
-    outbox=adapters.outbox,
-    processed=adapters.processed,
-    positions=adapters.positions,
     topics=handlers.CONSUMED_TOPICS,
     subscriptions=handlers.SUBSCRIPTIONS,
     projections=[projections.StockLevelsProjection(),

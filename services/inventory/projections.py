@@ -15,9 +15,9 @@ from services.inventory.domain import (
     StockAllocated,
     StockDeallocated,
     StockDispatched,
+    StockInTransit,
     StockReleased,
     StockReservationRejected,
-    StockInTransit,
     StockReserved,
 )
 from services.shared.aggregate import Event

@@ -7,7 +7,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
-    MetaData,
     Numeric,
     Table,
     Text,
@@ -17,19 +16,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from services.orders.domain import EVENTS, Order
 from services.shared.codec import EventCodec
-from services.shared.consumer import processed_table
-from services.shared.eventstore import EventStore, event_tables
-from services.shared.outbox import Outbox, outbox_table
-from services.shared.projection import positions_table
+from services.shared.outbox import Outbox
 from services.shared.repository import Publication, Repository
+from services.shared.service import Plumbing
 
 TOPIC = "orders-events"
 
-metadata = MetaData(schema="orders")
-events = event_tables(metadata)
-outbox = outbox_table(metadata)
-processed = processed_table(metadata)
-positions = positions_table(metadata)
+plumbing = Plumbing.in_schema("orders")
+metadata, events, outbox = plumbing.metadata, plumbing.events, plumbing.outbox
+positions, processed = plumbing.positions, plumbing.processed
 
 # Read models: what queries read. Only the projection writes them.
 order_summaries = Table(
@@ -60,7 +55,7 @@ order_history = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
 )
 
-store = EventStore(events)
+store = plumbing.store
 codec = EventCodec(EVENTS)
 orders = Repository(store, codec, Order, Outbox(outbox),
                     Publication(TOPIC, "orders"))

@@ -39,12 +39,8 @@ logger = logging.getLogger(__name__)
 
 SPEC = ServiceSpec(
     name="orders",
-    metadata=adapters.metadata,
-    store=adapters.store,
+    plumbing=adapters.plumbing,
     codec=adapters.codec,
-    outbox=adapters.outbox,
-    processed=adapters.processed,
-    positions=adapters.positions,
     topics=handlers.CONSUMED_TOPICS,
     subscriptions=handlers.SUBSCRIPTIONS,
     projections=[projections.OrderSummaryProjection()],

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, Numeric, Table, Text, Uuid
+from sqlalchemy import Column, DateTime, Numeric, Table, Text, Uuid
 
 from services.payments.domain import EVENTS, Payment
 from services.shared.codec import EventCodec
-from services.shared.consumer import processed_table
-from services.shared.eventstore import EventStore, event_tables
-from services.shared.outbox import Outbox, outbox_table
-from services.shared.projection import positions_table
+from services.shared.outbox import Outbox
 from services.shared.repository import Publication, Repository
+from services.shared.service import Plumbing
 
 TOPIC = "payments-events"
 
-metadata = MetaData(schema="payments")
-events = event_tables(metadata)
-outbox = outbox_table(metadata)
-processed = processed_table(metadata)
-positions = positions_table(metadata)
+plumbing = Plumbing.in_schema("payments")
+metadata, events, outbox = plumbing.metadata, plumbing.events, plumbing.outbox
+positions, processed = plumbing.positions, plumbing.processed
 
 payments_by_order = Table(
     "payments",
@@ -33,7 +29,7 @@ payments_by_order = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-store = EventStore(events)
+store = plumbing.store
 codec = EventCodec(EVENTS)
 payments = Repository(store, codec, Payment, Outbox(outbox),
                       Publication(TOPIC, "payments"))

@@ -16,12 +16,8 @@ from services.shared.service import ServiceSpec, create_app, runtime_of
 
 SPEC = ServiceSpec(
     name="payments",
-    metadata=adapters.metadata,
-    store=adapters.store,
+    plumbing=adapters.plumbing,
     codec=adapters.codec,
-    outbox=adapters.outbox,
-    processed=adapters.processed,
-    positions=adapters.positions,
     topics=handlers.CONSUMED_TOPICS,
     subscriptions=handlers.SUBSCRIPTIONS,
     projections=[projections.PaymentsProjection()],

@@ -94,7 +94,7 @@ class Repository(Generic[A]):
         row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None
-        restore = getattr(self.aggregate_type, "from_snapshot")
+        restore = self.aggregate_type.from_snapshot
         aggregate: A = restore(row["state"], row["version"])
         return aggregate
 
@@ -128,7 +128,7 @@ class Repository(Generic[A]):
                              aggregate: A) -> None:
         assert self.snapshots is not None
         values = {"version": aggregate.version,
-                  "state": getattr(aggregate, "snapshot")()}
+                  "state": aggregate.snapshot()}
         await conn.execute(insert(self.snapshots)
                            .values(stream_id=stream_id, **values)
                            .on_conflict_do_update(index_elements=["stream_id"],

@@ -22,9 +22,9 @@ from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.shared.codec import EventCodec
-from services.shared.consumer import EventConsumer, Subscription
+from services.shared.consumer import EventConsumer, Subscription, processed_table
 from services.shared.db import create_engine, create_schema
-from services.shared.eventstore import EventStore
+from services.shared.eventstore import EventStore, event_tables, snapshot_table
 from services.shared.http import (
     ERROR_RESPONSES,
     BodyLimitMiddleware,
@@ -32,8 +32,12 @@ from services.shared.http import (
     install_error_handlers,
 )
 from services.shared.notify import Wakeup
-from services.shared.outbox import OutboxRelay
-from services.shared.projection import Projection, ProjectionRunner
+from services.shared.outbox import OutboxRelay, outbox_table
+from services.shared.projection import (
+    Projection,
+    ProjectionRunner,
+    positions_table,
+)
 from services.shared.settings import LabSettings, get_settings
 from services.shared.topics import ensure_topics
 from services.shared.tracing import instrument_app, suppress_instrumentation
@@ -44,16 +48,34 @@ Setup = Callable[[AsyncEngine, LabSettings], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Plumbing:
+    """The tables every service keeps in its own schema, and its event store."""
+
+    metadata: MetaData
+    events: Table
+    outbox: Table
+    processed: Table
+    positions: Table
+    snapshots: Table
+    store: EventStore
+
+    @classmethod
+    def in_schema(cls, schema: str) -> Plumbing:
+        """Declares the plumbing tables in a new metadata for `schema`."""
+        metadata = MetaData(schema=schema)
+        events = event_tables(metadata)
+        return cls(metadata, events, outbox_table(metadata),
+                   processed_table(metadata), positions_table(metadata),
+                   snapshot_table(metadata), EventStore(events))
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """Everything that makes one service: its tables, messages and loops."""
 
     name: str
-    metadata: MetaData
-    store: EventStore
+    plumbing: Plumbing
     codec: EventCodec
-    outbox: Table
-    processed: Table
-    positions: Table
     topics: Sequence[str] = ()
     subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
     projections: Sequence[Projection] = ()
@@ -74,14 +96,14 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Creates the schema and starts the loops; Kafka's join in when it answers."""
-        await create_schema(self.engine, self.spec.metadata)
+        await create_schema(self.engine, self.spec.plumbing.metadata)
         if self.spec.setup:
             await self.spec.setup(self.engine, self.settings)
-        self.wakeup = Wakeup(self.settings, self.spec.store.channel)
+        self.wakeup = Wakeup(self.settings, self.spec.plumbing.store.channel)
         self._spawn("wakeup", self.wakeup.run)
         for projection in self.spec.projections:
-            runner = ProjectionRunner(self.engine, self.spec.store,
-                                      self.spec.codec, self.spec.positions,
+            runner = ProjectionRunner(self.engine, self.spec.plumbing.store,
+                                      self.spec.codec, self.spec.plumbing.positions,
                                       projection, self.wakeup.waiter())
             self._spawn(f"projection:{projection.name}", runner.run)
         # Waiting for the broker in the background keeps start-up (and a
@@ -91,7 +113,7 @@ class ServiceRuntime:
 
     async def _connect_kafka(self) -> None:
         self.producer = await self._start_producer()
-        relay = OutboxRelay(self.engine, self.spec.outbox, self.producer,
+        relay = OutboxRelay(self.engine, self.spec.plumbing.outbox, self.producer,
                             self.wakeup.waiter())
         self._spawn("outbox-relay", relay.run)
         if self.spec.subscriptions:
@@ -130,7 +152,7 @@ class ServiceRuntime:
             topics=list(self.spec.topics),
             subscriptions=self.spec.subscriptions,
             engine=self.engine,
-            processed=self.spec.processed,
+            processed=self.spec.plumbing.processed,
             dead_letters=self.producer,
             max_attempts=self.settings.consumer_max_attempts,
         )
@@ -160,7 +182,7 @@ class ServiceRuntime:
                 async with self.engine.connect() as conn:
                     await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
             checks["database"] = "ok"
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure is "unhealthy"
             checks["database"] = f"unavailable: {type(error).__name__}"
         checks["kafka"] = "ok" if self.producer is not None else "connecting"
         dead = [t.get_name() for t in self.tasks if t.done()]
