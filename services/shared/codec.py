@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -17,9 +16,14 @@ class UndecodableEvent(Exception):
     """Stored or received data that no known event class can represent."""
 
 
-@cache
+_ADAPTERS: dict[type[Event], TypeAdapter[Any]] = {}
+
+
 def _adapter(cls: type[Event]) -> TypeAdapter[Any]:
-    return TypeAdapter(cls)
+    # Building an adapter compiles a validator: do it once per class.
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
 
 
 class EventCodec:
@@ -48,7 +52,8 @@ class EventCodec:
             raise UndecodableEvent(f"unknown event type {event_type!r}")
         upgraded = self.upcast(event_type, schema_version, dict(data))
         try:
-            return _adapter(cls).validate_python(upgraded)
+            event: Event = _adapter(cls).validate_python(upgraded)
+            return event
         except ValidationError as error:
             raise UndecodableEvent(f"{event_type}: {error}") from error
 

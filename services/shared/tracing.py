@@ -54,7 +54,7 @@ def setup_tracing(service: str, settings: LabSettings) -> None:
         schedule_delay_millis=200,
     ))
     trace.set_tracer_provider(provider)
-    AsyncPGInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     HTTPXClientInstrumentor().instrument()
     logger.info("tracing to endpoint=%s", endpoint)
 
@@ -118,7 +118,7 @@ def consuming(topic: str, partition: int, offset: int, event_type: str,
               ) -> Iterator[Span]:
     """A consumer span that is a child of the producer's, found in the headers."""
     parent = propagate.extract(dict(headers))
-    attributes = {
+    attributes: dict[str, str | int] = {
         "messaging.system": "kafka",
         "messaging.operation.type": "process",
         "messaging.destination.name": topic,
