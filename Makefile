@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 lab: install
 	$(BIN)/cqrs-lab up
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab --notebook-dir=. notebooks/00-start-here.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 install: system-deps $(STAMP)
 
