@@ -42,9 +42,19 @@ from services.shared.settings import LabSettings
 
 T = TypeVar("T")
 FINAL = {"rejected", "cancelled"}
+# The happy path in order: an order at a later step has passed the earlier.
+HAPPY_PATH = ("pending", "stock_reserved", "paid", "confirmed",
+              "ready_for_delivery")
 READ_MODELS = {"orders.order_summaries": "order_summaries",
                "payments.payments": "payments_by_order",
                "inventory.reservations": "reservations_by_order"}
+
+
+def _passed(current: str, wanted: str) -> bool:
+    """True when `current` lies after `wanted` on the happy path."""
+    if current not in HAPPY_PATH or wanted not in HAPPY_PATH:
+        return False
+    return HAPPY_PATH.index(current) > HAPPY_PATH.index(wanted)
 
 
 def find_state_dir(settings: LabSettings) -> LabSettings:
@@ -200,7 +210,7 @@ class Lab:
 
     def wait_for(self, order: OrderRef, status: str, timeout: float = 10.0,
                  interval: float = 0.2) -> dict[str, Any]:
-        """Polls the order until it has `status`; a TimeoutError names the last one."""
+        """Polls until the order has reached `status`; a TimeoutError names the last."""
         order_id = order_id_of(order)
         deadline = time.monotonic() + timeout
         last = "not in the read model yet"
@@ -208,7 +218,7 @@ class Lab:
             view = self._order_or_none(order_id)
             if view is not None:
                 last = view["status"]
-                if last == status:
+                if last == status or _passed(last, status):
                     return view
                 if last in FINAL:
                     raise OrderStuck(

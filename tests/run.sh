@@ -21,8 +21,11 @@ stop_stack() {
 trap stop_stack EXIT
 
 $BIN/cqrs-lab up || exit 1
-# Fault injection restarts parts of the stack, so it runs after the rest.
+# The lessons run as notebook tests (nbval); fault injection restarts parts
+# of the stack, so it runs after everything else.
 if [ $# -eq 0 ]; then
-  set -- tests/unit tests/integration tests/e2e tests/fuzz tests/faults
+  set -- tests/unit tests/notebooks tests/integration tests/e2e tests/fuzz \
+    notebooks tests/faults
 fi
-$BIN/python -m pytest "$@"
+$BIN/python -m pytest --nbval-lax \
+  --nbval-sanitize-with tests/notebooks/sanitize.cfg "$@"
