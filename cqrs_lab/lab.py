@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -481,12 +482,7 @@ class Lab:
     # -- faults -------------------------------------------------------------------
 
     def stop(self, name: str) -> bool:
-        """Stops one part (e.g. "payments"); False when it was not running here.
-
-        The services have no switch to pause only their Kafka consumer, so
-        stopping the service is how to make its consumer fall behind: its
-        group's lag grows until `lab.start(name)`.
-        """
+        """Stops one part (e.g. "payments"); False when it was not running here."""
         stopped = self.stack.stop(name)
         if not stopped:
             self._explain_not_ours(name)
@@ -495,6 +491,34 @@ class Lab:
     def start(self, name: str) -> bool:
         """Starts one stopped part and waits until it is healthy."""
         return self._run(self.stack.start(name))
+
+    def pause_consumer(self, service: str) -> dict[str, Any]:
+        """Pauses a service's consumer: it stays in its group but reads nothing."""
+        return self._consumer_admin(service, "pause")
+
+    def resume_consumer(self, service: str) -> dict[str, Any]:
+        """Lets a paused consumer read again; it catches up from its offsets."""
+        return self._consumer_admin(service, "resume")
+
+    def consumer(self, service: str) -> dict[str, Any]:
+        """A service's consumer: its group, partitions, paused or not, records handled."""
+        return self._consumer_admin(service, None)
+
+    def _consumer_admin(self, service: str, action: str | None) -> dict[str, Any]:
+        if service not in ("orders", "payments", "inventory"):
+            raise LabError(f"{service!r} has no consumer; the services with one "
+                           "are orders, payments and inventory")
+        url = self.settings.service_url(service) + "/admin/consumer"
+        try:
+            if action is None:
+                response = httpx.get(url, timeout=10)
+            else:
+                response = httpx.post(f"{url}/{action}", timeout=10)
+        except httpx.TransportError as error:
+            raise LabNotRunning(f"the {service} service does not answer at "
+                                f"{url} ({error}). {START_HINT}") from error
+        response.raise_for_status()
+        return dict(response.json())
 
     def _explain_not_ours(self, name: str) -> None:
         port = self.stack.instance(name).port

@@ -89,6 +89,9 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.consumer: AIOKafkaConsumer | None = None
         self.handled = 0
+        # Paused, the consumer stays in its group (its partitions are not
+        # handed to another member) but fetches nothing: lag grows.
+        self.paused = False
 
     async def run(self) -> None:
         """Consumes until cancelled; the consumer leaves its group on the way out."""
@@ -105,12 +108,30 @@ class EventConsumer:
         self.consumer = consumer
         try:
             while True:
+                self._apply_pause(consumer)
                 batches = await consumer.getmany(timeout_ms=500)
                 for tp, records in batches.items():
                     await self._consume(consumer, tp, records)
         finally:
             self.consumer = None
             await consumer.stop()
+
+    def _apply_pause(self, consumer: AIOKafkaConsumer) -> None:
+        # Checked each round, so partitions gained in a rebalance pause too.
+        if self.paused:
+            consumer.pause(*consumer.assignment())
+        elif consumer.paused():
+            consumer.resume(*consumer.paused())
+
+    def describe(self) -> dict[str, Any]:
+        """The group, whether it is paused, its partitions and records handled."""
+        assignment = self.consumer.assignment() if self.consumer else set()
+        return {
+            "group": self.name,
+            "paused": self.paused,
+            "partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assignment),
+            "handled": self.handled,
+        }
 
     async def _consume(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
                        records: list[ConsumerRecord[bytes, bytes]]) -> None:

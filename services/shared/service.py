@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -233,6 +233,27 @@ def create_app(spec: ServiceSpec, title: str, description: str) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     instrument_app(app)
 
+    @app.get("/admin/consumer", tags=["admin"],
+             summary="The service's Kafka consumer: group, partitions, paused")
+    async def consumer_state() -> dict[str, Any]:
+        return _consumer(app).describe()
+
+    @app.post("/admin/consumer/pause", tags=["admin"],
+              summary="Stop fetching records, staying in the consumer group")
+    async def pause_consumer() -> dict[str, Any]:
+        consumer = _consumer(app)
+        consumer.paused = True
+        logger.info("consumer paused group=%s", consumer.name)
+        return consumer.describe()
+
+    @app.post("/admin/consumer/resume", tags=["admin"],
+              summary="Fetch records again after a pause")
+    async def resume_consumer() -> dict[str, Any]:
+        consumer = _consumer(app)
+        consumer.paused = False
+        logger.info("consumer resumed group=%s", consumer.name)
+        return consumer.describe()
+
     @app.get("/health", tags=["health"], summary="Health of this service")
     async def health() -> JSONResponse:
         checks = await app.state.runtime.health()
@@ -242,6 +263,13 @@ def create_app(spec: ServiceSpec, title: str, description: str) -> FastAPI:
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app
+
+
+def _consumer(app: FastAPI) -> EventConsumer:
+    consumer = runtime_of(app).consumer
+    if consumer is None:
+        raise HTTPException(503, "the consumer has not joined Kafka yet")
+    return consumer
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
