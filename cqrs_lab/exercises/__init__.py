@@ -13,6 +13,6 @@ from __future__ import annotations
 
 from cqrs_lab.exercises.core import Exercise, Result, Status
 
-LESSONS = ("e01", "e02", "e03", "e04", "e05", "e07", "e08", "e09", "e10")
+LESSONS = ("e01", "e02", "e03", "e04", "e05", "e06", "e07", "e08", "e09", "e10")
 
 __all__ = ["LESSONS", "Exercise", "Result", "Status"]

@@ -109,6 +109,31 @@ def test_05_reference_finds_the_hop_in_traces_sent_to_the_collector(
     assert result.status is Status.CORRECT, result
 
 
+def test_06_reading_only_the_inventory_group_misses_payments(
+        lab: Lab) -> None:
+    def dead_letter_reasons(lab: Lab, key: str) -> dict[str, str]:
+        letters = lab.dead_letters()
+        mine = letters[(letters["key"] == key)
+                       & (letters["dlq_consumer"] == "inventory-service")]
+        return dict(zip(mine["dlq_consumer"], mine["dlq_reason"]))
+
+    result = check(lab, "06", dead_letter_reasons)
+    assert result.status is Status.INCORRECT, result
+    assert "you found only inventory-service; payments-service also gave up" \
+        in result.message
+
+
+def test_06_forgetting_the_key_names_the_other_groups(lab: Lab) -> None:
+    def dead_letter_reasons(lab: Lab, key: str) -> dict[str, str]:
+        letters = lab.dead_letters()
+        return dict(zip(letters["dlq_consumer"], letters["dlq_reason"]))
+
+    result = check(lab, "06", dead_letter_reasons)
+    assert result.status is Status.INCORRECT, result
+    assert "keep only the rows with that key" in result.message or \
+        "take the reason from the row of key" in result.message
+
+
 def test_08_deduplicating_by_offset_counts_a_redelivery_twice(
         lab: Lab) -> None:
     class UnitsOrdered:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
+import json
 import re
 import uuid
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import MetaData
 
 from cqrs_lab.exercises import LESSONS
 from cqrs_lab.exercises.build import build, stale
@@ -27,6 +33,7 @@ from cqrs_lab.exercises.testing import load, source_of, status_of
 from services.inventory.domain.stock import ProductStock, stock_stream
 from services.orders.domain import Order
 from services.shared.aggregate import Event
+from services.shared.consumer import EventConsumer, Subscription, processed_table
 from services.traces.synthetic import FakeSpan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,6 +227,107 @@ def test_02_an_apply_that_ignores_the_event_is_named() -> None:
     result = ex1.check(shippable(apply=apply))
     assert result.status is Status.INCORRECT
     assert "Order cannot apply ShippingAddressChanged" in result.message
+
+
+# -- 06: poison records, judged in-process -----------------------------------------
+
+
+def test_06_reference_judges_every_sample() -> None:
+    from cqrs_lab.exercises.e06 import ex2
+
+    result = ex2.check(load("06", "solution").namespace["is_poison"])
+    assert result.status is Status.CORRECT, result
+
+
+def test_06_valid_json_is_not_yet_an_envelope() -> None:
+    from cqrs_lab.exercises.e06 import MALFORMED, ex2
+
+    def is_poison(value: bytes) -> str | None:
+        try:
+            json.loads(value)
+        except ValueError:
+            return MALFORMED
+        return None
+
+    result = ex2.check(is_poison)
+    assert result.status is Status.INCORRECT
+    assert "it is JSON but not an envelope" in result.message
+
+
+def test_06_parsing_before_measuring_is_named() -> None:
+    from cqrs_lab.exercises.e06 import MALFORMED, TOO_LARGE, ex2
+
+    reference = load("06", "solution").namespace["is_poison"]
+
+    def is_poison(value: bytes) -> str | None:
+        found: str | None = reference(value)
+        if found == TOO_LARGE and not value.startswith(b"{"):
+            return MALFORMED
+        return found
+
+    result = ex2.check(is_poison)
+    assert result.status is Status.INCORRECT
+    assert "the size is checked first" in result.message
+
+
+class FakeConnection:
+    """Stands in for a database connection: every event id is new."""
+
+    async def execute(self, statement: Any) -> Any:
+        return type("Rows", (), {"first": lambda self: (1,)})()
+
+
+class FakeEngine:
+    """Stands in for the services' engine: one fake connection per begin()."""
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[FakeConnection]:
+        yield FakeConnection()
+
+
+class FakeDeadLetters:
+    """Stands in for the dead-letter producer: keeps the reasons sent."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    async def send_and_wait(self, topic: str, value: bytes, key: Any,
+                            headers: list[tuple[str, bytes]]) -> None:
+        self.reasons.append(dict(headers)["dlq_reason"].decode())
+
+
+def consumers_say(value: bytes) -> set[str | None]:
+    """What each reader of orders-events does with a value, as a category."""
+    from cqrs_lab.exercises import e06
+
+    async def handled(*args: Any) -> None:
+        return None
+
+    found: set[str | None] = set()
+    for group, subscriptions in e06.READERS.items():
+        letters = FakeDeadLetters()
+        consumer = EventConsumer(
+            group, "unused:9092", [e06.TOPIC],
+            {t: Subscription(s.model, handled, s.versions)
+             for t, s in subscriptions.items()},
+            FakeEngine(), processed_table(MetaData()),  # type: ignore[arg-type]
+            letters)
+        record = ConsumerRecord(e06.TOPIC, 0, 0, 0, 0, b"k", value, None, 1,
+                                len(value), [])
+        asyncio.run(consumer.process(record))
+        for reason in letters.reasons:
+            found.add(e06.TOO_LARGE if reason.startswith("record of")
+                      else e06.MALFORMED if reason.startswith("malformed")
+                      else e06.UNSUPPORTED if "schema version" in reason
+                      else reason)
+    return found or {None}
+
+
+def test_06_the_check_judges_every_sample_as_the_real_consumers_do() -> None:
+    from cqrs_lab.exercises.e06 import judge, samples
+
+    for sample in samples():
+        assert consumers_say(sample.value) == {judge(sample.value)}, sample.name
 
 
 # -- 07: compensation, in-process cases ------------------------------------------
