@@ -1,8 +1,12 @@
 """An append-only event store in PostgreSQL, one per service schema.
 
-Every append takes a transaction-scoped advisory lock on the service's
-store, so global positions become visible in the order they were assigned
-and a projection reading by position never skips a late commit.
+Positions come from a sequence, so they are handed out in insert order but
+become visible in commit order: a reader that jumped to the highest
+position it saw could miss a lower one committed a moment later. Each row
+therefore records the id of the transaction that wrote it, and followers
+(`read_committed`) read in (transaction id, position) order, only from
+transactions older than every transaction still running. They never skip
+an event, and writers never wait for one another.
 """
 
 from __future__ import annotations
@@ -28,14 +32,25 @@ from sqlalchemy import (
     Uuid,
     func,
     insert,
+    literal_column,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 logger = logging.getLogger(__name__)
+
+
+# A follower's place: the (transaction id, position) of the last event read.
+Cursor = tuple[int, int]
+
+# Every transaction with a smaller id has ended, committed or not.
+_OLDEST_RUNNING: ColumnClause[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
 
 
 class ConcurrencyConflict(Exception):
@@ -75,6 +90,7 @@ class RecordedEvent:
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    transaction_id: int = 0
 
     @property
     def correlation_id(self) -> str | None:
@@ -99,8 +115,11 @@ def event_tables(metadata: MetaData) -> Table:
         Column("correlation_id", Text),
         Column("recorded_at", DateTime(timezone=True), nullable=False,
                server_default=func.now()),
+        Column("transaction_id", BigInteger, nullable=False,
+               server_default=text("pg_current_xact_id()::text::bigint")),
         UniqueConstraint("stream_id", "version", name="events_stream_version"),
         Index("events_correlation_id", "correlation_id"),
+        Index("events_commit_order", "transaction_id", "position"),
     )
 
 
@@ -131,7 +150,7 @@ class EventStore:
         events: Sequence[NewEvent],
     ) -> list[RecordedEvent]:
         """Appends events after `expected_version`, or raises ConcurrencyConflict."""
-        actual = await self._lock_and_version(conn, stream_id)
+        actual = await self.current_version(conn, stream_id)
         if actual != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, actual)
         rows = [self._row(stream_id, expected_version + n + 1, event)
@@ -157,22 +176,6 @@ class EventStore:
             "metadata": event.metadata,
             "correlation_id": event.metadata.get("correlation_id"),
         }
-
-    async def _lock_and_version(self, conn: AsyncConnection,
-                                stream_id: str) -> int:
-        # One round trip: take the store's append lock, then read the
-        # stream's version, which no other writer can change until commit.
-        query = text(
-            "SELECT pg_advisory_xact_lock(hashtext(:k)) IS NULL, "
-            f"(SELECT coalesce(max(version), 0) FROM {self._qualified} "
-            "WHERE stream_id = :s)"
-        )
-        row = (await conn.execute(query, {"k": self.channel, "s": stream_id})).one()
-        return int(row[1])
-
-    @property
-    def _qualified(self) -> str:
-        return f'"{self.schema}"."{self.table.name}"'
 
     async def current_version(self, conn: AsyncConnection, stream_id: str) -> int:
         """The version of a stream: the number of its events (0 when new)."""
@@ -202,6 +205,20 @@ class EventStore:
         result = await conn.execute(query)
         return [self._recorded(row) for row in result.mappings()]
 
+    async def read_committed(self, conn: AsyncConnection, after: Cursor = (0, 0),
+                             limit: int = 1000) -> list[RecordedEvent]:
+        """Events after a cursor, in commit order, that no running writer precedes."""
+        t = self.table
+        query = (
+            select(t)
+            .where(tuple_(t.c.transaction_id, t.c.position) > tuple_(*after))
+            .where(t.c.transaction_id < _OLDEST_RUNNING)
+            .order_by(t.c.transaction_id, t.c.position)
+            .limit(limit)
+        )
+        result = await conn.execute(query)
+        return [self._recorded(row) for row in result.mappings()]
+
     @staticmethod
     def _recorded(row: Any) -> RecordedEvent:
         return RecordedEvent(
@@ -210,4 +227,5 @@ class EventStore:
             event_type=row["event_type"], schema_version=row["schema_version"],
             data=row["data"], metadata=row["metadata"],
             recorded_at=row["recorded_at"],
+            transaction_id=row["transaction_id"],
         )

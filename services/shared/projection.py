@@ -1,8 +1,10 @@
-"""Projections: read models kept up to date from the event store, by position.
+"""Projections: read models kept up to date from the event store, in order.
 
-A projection's rows and its position change in one transaction, so after a
-crash it resumes exactly where its last commit left it, never applying an
-event twice or skipping one.
+A projection's rows and its place in the store change in one transaction,
+so after a crash it resumes exactly where its last commit left it, never
+applying an event twice or skipping one. Its place is a cursor in commit
+order (see `EventStore.read_committed`); `position` records the highest
+global position it has applied, for people and tools to compare.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.shared.aggregate import Event
 from services.shared.codec import EventCodec
-from services.shared.eventstore import EventStore, RecordedEvent
+from services.shared.eventstore import Cursor, EventStore, RecordedEvent
 from services.shared.notify import wait
 from services.shared.tracing import suppress_instrumentation
 
@@ -43,6 +45,10 @@ def positions_table(metadata: MetaData) -> Table:
         metadata,
         Column("name", Text, primary_key=True),
         Column("position", BigInteger, nullable=False),
+        Column("cursor_transaction", BigInteger, nullable=False,
+               server_default="0"),
+        Column("cursor_position", BigInteger, nullable=False,
+               server_default="0"),
     )
 
 
@@ -77,26 +83,33 @@ class ProjectionRunner:
     async def catch_up_once(self) -> int:
         """Applies one batch of new events; returns how many."""
         async with self.engine.begin() as conn:
-            position = await self._position(conn)
-            events = await self.store.read_all(conn, position, BATCH)
+            highest, cursor = await self._place(conn)
+            events = await self.store.read_committed(conn, cursor, BATCH)
             for recorded in events:
                 event = self.codec.decode(recorded.event_type,
                                           recorded.schema_version, recorded.data)
                 await self.projection.apply(conn, recorded, event)
             if events:
-                await self._save_position(conn, events[-1].position)
+                await self._save_place(conn, events, highest)
         return len(events)
 
-    async def _position(self, conn: AsyncConnection) -> int:
+    async def _place(self, conn: AsyncConnection) -> tuple[int, Cursor]:
         name = self.projection.name
         await conn.execute(insert(self.positions)
                            .values(name=name, position=0)
                            .on_conflict_do_nothing())
-        query = (select(self.positions.c.position)
-                 .where(self.positions.c.name == name).with_for_update())
-        return int((await conn.execute(query)).scalar_one())
+        c = self.positions.c
+        query = (select(c.position, c.cursor_transaction, c.cursor_position)
+                 .where(c.name == name).with_for_update())
+        row = (await conn.execute(query)).one()
+        return int(row[0]), (int(row[1]), int(row[2]))
 
-    async def _save_position(self, conn: AsyncConnection, position: int) -> None:
+    async def _save_place(self, conn: AsyncConnection,
+                          events: list[RecordedEvent], highest: int) -> None:
+        last = events[-1]
         await conn.execute(self.positions.update()
                            .where(self.positions.c.name == self.projection.name)
-                           .values(position=position))
+                           .values(position=max(highest,
+                                                *(e.position for e in events)),
+                                   cursor_transaction=last.transaction_id,
+                                   cursor_position=last.position))
