@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, select
@@ -53,17 +54,23 @@ def positions_table(metadata: MetaData) -> Table:
 
 
 class ProjectionRunner:
-    """Feeds a projection every event after its stored position."""
+    """Feeds a service's projections every event after their stored places.
+
+    All of a service's projections share one runner: each batch of events
+    is read and decoded once, then handed to every projection that has not
+    seen it yet.
+    """
 
     def __init__(self, engine: AsyncEngine, store: EventStore, codec: EventCodec,
-                 positions: Table, projection: Projection,
+                 positions: Table, projections: Sequence[Projection],
                  wakeup: asyncio.Event) -> None:
         self.engine = engine
         self.store = store
         self.codec = codec
         self.positions = positions
-        self.projection = projection
+        self.projections = list(projections)
         self.wakeup = wakeup
+        self.registered = False
 
     async def run(self) -> None:
         """Catches up, then follows new events until cancelled."""
@@ -76,40 +83,54 @@ class ProjectionRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("projection failed name=%s; retrying in 1 s",
-                                 self.projection.name)
+                logger.exception("projections failed names=%s; retrying in 1 s",
+                                 [p.name for p in self.projections])
                 await asyncio.sleep(1.0)
 
     async def catch_up_once(self) -> int:
         """Applies one batch of new events; returns how many."""
         async with self.engine.begin() as conn:
-            highest, cursor = await self._place(conn)
-            events = await self.store.read_committed(conn, cursor, BATCH)
+            places = await self._places(conn)
+            events = await self.store.read_committed(
+                conn, min(cursor for _, cursor in places.values()), BATCH)
             for recorded in events:
-                event = self.codec.decode(recorded.event_type,
-                                          recorded.schema_version, recorded.data)
-                await self.projection.apply(conn, recorded, event)
+                await self._apply(conn, recorded, places)
             if events:
-                await self._save_place(conn, events, highest)
+                await self._save_places(conn, events, places)
         return len(events)
 
-    async def _place(self, conn: AsyncConnection) -> tuple[int, Cursor]:
-        name = self.projection.name
-        await conn.execute(insert(self.positions)
-                           .values(name=name, position=0)
-                           .on_conflict_do_nothing())
-        c = self.positions.c
-        query = (select(c.position, c.cursor_transaction, c.cursor_position)
-                 .where(c.name == name).with_for_update())
-        row = (await conn.execute(query)).one()
-        return int(row[0]), (int(row[1]), int(row[2]))
+    async def _apply(self, conn: AsyncConnection, recorded: RecordedEvent,
+                     places: dict[str, tuple[int, Cursor]]) -> None:
+        event = self.codec.decode(recorded.event_type, recorded.schema_version,
+                                  recorded.data)
+        here = (recorded.transaction_id, recorded.position)
+        for projection in self.projections:
+            if here > places[projection.name][1]:
+                await projection.apply(conn, recorded, event)
 
-    async def _save_place(self, conn: AsyncConnection,
-                          events: list[RecordedEvent], highest: int) -> None:
+    async def _places(self, conn: AsyncConnection
+                      ) -> dict[str, tuple[int, Cursor]]:
+        names = [p.name for p in self.projections]
+        if not self.registered:
+            await conn.execute(insert(self.positions)
+                               .values([{"name": n, "position": 0} for n in names])
+                               .on_conflict_do_nothing())
+            self.registered = True
+        c = self.positions.c
+        query = (select(c.name, c.position, c.cursor_transaction,
+                        c.cursor_position)
+                 .where(c.name.in_(names)).with_for_update())
+        rows = (await conn.execute(query)).all()
+        return {row[0]: (int(row[1]), (int(row[2]), int(row[3]))) for row in rows}
+
+    async def _save_places(self, conn: AsyncConnection,
+                           events: list[RecordedEvent],
+                           places: dict[str, tuple[int, Cursor]]) -> None:
         last = events[-1]
-        await conn.execute(self.positions.update()
-                           .where(self.positions.c.name == self.projection.name)
-                           .values(position=max(highest,
-                                                *(e.position for e in events)),
-                                   cursor_transaction=last.transaction_id,
-                                   cursor_position=last.position))
+        newest = max(e.position for e in events)
+        for name, (highest, _) in places.items():
+            await conn.execute(
+                self.positions.update().where(self.positions.c.name == name)
+                .values(position=max(highest, newest),
+                        cursor_transaction=last.transaction_id,
+                        cursor_position=last.position))

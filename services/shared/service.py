@@ -101,11 +101,11 @@ class ServiceRuntime:
             await self.spec.setup(self.engine, self.settings)
         self.wakeup = Wakeup(self.settings, self.spec.plumbing.store.channel)
         self._spawn("wakeup", self.wakeup.run)
-        for projection in self.spec.projections:
+        if self.spec.projections:
             runner = ProjectionRunner(self.engine, self.spec.plumbing.store,
                                       self.spec.codec, self.spec.plumbing.positions,
-                                      projection, self.wakeup.waiter())
-            self._spawn(f"projection:{projection.name}", runner.run)
+                                      self.spec.projections, self.wakeup.waiter())
+            self._spawn("projections", runner.run)
         # Waiting for the broker in the background keeps start-up (and a
         # stop request during it) prompt; /health says 503 until connected.
         self.connecting = asyncio.create_task(
