@@ -1,9 +1,10 @@
 """Measures what tracing costs and how fast a span reaches the dashboard.
 
 Run with the lab up. In one run it:
-- places orders at a steady 20 orders/s with tracing on, then restarts
-  the gateway, orders, payments and inventory with tracing off and does
-  the same, then turns tracing back on; it prints p50/p99 saga latency
+- places orders at a steady rate (20 orders/s unless told) with tracing
+  on, then restarts the gateway, orders, payments and inventory with
+  tracing off and does the same, then turns tracing back on; it prints
+  p50/p99 saga latency
   (POST to OrderReadyForDelivery) for both and the overhead;
 - listens to the collector's live stream (what the dashboard listens to)
   while placing orders, and prints how long after a span ends its
@@ -28,13 +29,14 @@ from services.shared.settings import LabSettings
 TRACED = ("gateway", "orders", "payments", "inventory")
 
 
-async def latency(settings: LabSettings, seconds: float) -> list[float]:
-    """Saga latencies in ms at 20 orders/s against the running services."""
+async def latency(settings: LabSettings, seconds: float,
+                  rate: float) -> list[float]:
+    """Saga latencies in ms at a steady rate against the running services."""
     engine = create_engine(settings)
     async with httpx.AsyncClient(base_url=settings.service_url("gateway"),
                                  timeout=30) as client:
         await restock(client, 100_000)
-        sent = await send_orders(client, 20, seconds)
+        sent = await send_orders(client, rate, seconds)
     done = await wait_finished(engine, sent, 30)
     await engine.dispose()
     return [(done[i] - sent[i]) * 1000 for i in done]
@@ -74,6 +76,8 @@ async def _collect(stream: httpx.Response, delays: list[float],
             line = await asyncio.wait_for(anext(lines), 2.0)
         except TimeoutError:
             line = ""
+        except StopAsyncIteration:
+            return
         now = time.time()
         if line.startswith("data:") and '"Response"' in line:
             record = json.loads(line[5:])
@@ -95,14 +99,16 @@ async def main() -> None:
     """Runs both measurements and prints them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=float, default=20)
     args = parser.parse_args()
     on = LabSettings()
     off = on.model_copy(update={"tracing": False})
 
-    traced = await latency(on, args.seconds)
+    traced = await latency(on, args.seconds, args.rate)
     await restart_services(off)
-    untraced = await latency(off, args.seconds)
+    untraced = await latency(off, args.seconds, args.rate)
     await restart_services(on)
+    print(f"at {args.rate:.0f} orders/s for {args.seconds:.0f} s:")
     print(summary("saga latency, tracing on ", traced))
     print(summary("saga latency, tracing off", untraced))
     overhead = percentile(traced, 50) / percentile(untraced, 50) - 1
