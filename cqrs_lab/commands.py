@@ -111,9 +111,13 @@ class Gateway:
 
     def request(self, method: str, path: str, json_body: Any = None,
                 params: Mapping[str, Any] | None = None,
-                correlation_id: str | None = None) -> httpx.Response:
+                correlation_id: str | None = None,
+                expected_version: int | None = None) -> httpx.Response:
         """Sends one request; an unreachable gateway raises LabNotRunning."""
         headers = {CORRELATION_HEADER: correlation_id} if correlation_id else {}
+        if expected_version is not None:
+            headers["If-Match"] = f'"{expected_version}"'
+
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             return self.client.request(method, path, json=json_body,
@@ -131,9 +135,11 @@ class Gateway:
         return unwrap(raise_for_api_error(response).json())
 
     def command(self, action: str, method: str, path: str, body: Any = None,
-                correlation_id: str | None = None) -> CommandResult:
+                correlation_id: str | None = None,
+                expected_version: int | None = None) -> CommandResult:
         """Sends a command and returns its result, or raises CommandRejected."""
-        response = self.request(method, path, body, correlation_id=correlation_id)
+        response = self.request(method, path, body, correlation_id=correlation_id,
+                                expected_version=expected_version)
         raise_for_api_error(response)
         payload = response.json()
         data = unwrap(payload) or {}

@@ -39,6 +39,7 @@ from services.shared.http import (
     Answer,
     BodyLimitMiddleware,
     CorrelationMiddleware,
+    ExpectedVersion,
     correlation_id_of,
     error_body,
     install_error_handlers,
@@ -77,8 +78,9 @@ app = FastAPI(
     responses=ERROR_RESPONSES,
 )
 install_error_handlers(app)
-app.add_middleware(CorrelationMiddleware)
 app.add_middleware(BodyLimitMiddleware)
+# Added last, so outermost: even a 413 carries the correlation id.
+app.add_middleware(CorrelationMiddleware)
 instrument_app(app)
 
 api = APIRouter(prefix="/api", dependencies=[Depends(correlation_header)])
@@ -97,12 +99,19 @@ ProductId = Annotated[str, Path(min_length=1, max_length=64,
                                 description="A product id, e.g. laptop-001.")]
 
 
+# Headers that cross the gateway as they are, both ways.
+PASSED_ON = ("if-match",)
+PASSED_BACK = ("etag",)
+
+
 async def forward(request: Request, service: str, method: str, path: str,
                   body: Any = None, params: dict[str, Any] | None = None
                   ) -> JSONResponse:
     """Sends the request on to a service and hands back its answer."""
     url = get_settings().service_url(service) + path
     headers = {HEADER: correlation_id_of(request)}
+    headers.update({k: v for k in PASSED_ON
+                    if (v := request.headers.get(k)) is not None})
     query = {k: v for k, v in (params or {}).items() if v is not None}
     client: httpx.AsyncClient = request.app.state.client
     try:
@@ -117,7 +126,9 @@ async def forward(request: Request, service: str, method: str, path: str,
         return error_body(503, "service_unavailable",
                           f"the {NAMES[service]} is not answering at "
                           f"{url}; start it with `cqrs-lab start {service}`")
-    return JSONResponse(response.json(), status_code=response.status_code)
+    back = {k: v for k in PASSED_BACK if (v := response.headers.get(k))}
+    return JSONResponse(response.json(), status_code=response.status_code,
+                        headers=back)
 
 
 @app.get("/health", tags=["health"], summary="Health of the gateway")
@@ -177,7 +188,8 @@ async def get_order(request: Request, order_id: OrderId) -> JSONResponse:
 
 @api.put("/orders/{order_id}/confirm", tags=["orders"],
          summary="Confirm a paid order", response_model=Answer[OrderChanged])
-async def confirm_order(request: Request, order_id: OrderId) -> JSONResponse:
+async def confirm_order(request: Request, order_id: OrderId,
+                        _: ExpectedVersion) -> JSONResponse:
     """Confirms a paid order; 409 when it cannot be confirmed."""
     return await forward(request, "orders", "PUT", f"/orders/{order_id}/confirm")
 
@@ -185,7 +197,7 @@ async def confirm_order(request: Request, order_id: OrderId) -> JSONResponse:
 @api.put("/orders/{order_id}/cancel", tags=["orders"], summary="Cancel an order",
          response_model=Answer[OrderChanged])
 async def cancel_order(
-    request: Request, order_id: OrderId,
+    request: Request, order_id: OrderId, _: ExpectedVersion,
     body: Annotated[CancelOrderRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Cancels an order; the saga refunds the payment and releases the stock."""

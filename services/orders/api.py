@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -29,7 +29,13 @@ from services.orders.schemas import (
     OrderView,
     PlaceOrderRequest,
 )
-from services.shared.http import Answer, correlation_id_of, error_body
+from services.shared.http import (
+    Answer,
+    ExpectedVersion,
+    correlation_id_of,
+    error_body,
+    etag,
+)
 from services.shared.repository import MessageContext
 from services.shared.service import ServiceSpec, create_app, runtime_of
 from services.shared.settings import get_settings
@@ -95,13 +101,13 @@ async def create_order(request: Request,
 
 @app.put("/orders/{order_id}/confirm", tags=["orders"],
          summary="Confirm a paid order")
-async def confirm_order(request: Request,
-                        order_id: OrderId) -> Answer[OrderChanged]:
+async def confirm_order(request: Request, order_id: OrderId,
+                        expected: ExpectedVersion) -> Answer[OrderChanged]:
     """Confirms a paid order; an order already confirmed stays as it is."""
     annotate(order_id=order_id)
     async with runtime_of(app).engine.begin() as conn:
         order, changed = await handlers.confirm_order(
-            conn, ConfirmOrder(order_id), _context(request))
+            conn, ConfirmOrder(order_id, expected), _context(request))
     return Answer(data=OrderChanged(orderId=order_id, status=order.status.value,
                                     changed=changed,
                                     correlationId=correlation_id_of(request)))
@@ -109,7 +115,7 @@ async def confirm_order(request: Request,
 
 @app.put("/orders/{order_id}/cancel", tags=["orders"], summary="Cancel an order")
 async def cancel_order(
-    request: Request, order_id: OrderId,
+    request: Request, order_id: OrderId, expected: ExpectedVersion,
     body: Annotated[CancelOrderRequest | None, Body()] = None,
 ) -> Answer[OrderChanged]:
     """Cancels an order; payment is refunded and stock released by the saga."""
@@ -117,14 +123,14 @@ async def cancel_order(
     annotate(order_id=order_id)
     async with runtime_of(app).engine.begin() as conn:
         order = await handlers.cancel_order(
-            conn, CancelOrder(order_id, reason), _context(request))
+            conn, CancelOrder(order_id, reason, expected), _context(request))
     return Answer(data=OrderChanged(orderId=order_id, status=order.status.value,
                                     changed=True,
                                     correlationId=correlation_id_of(request)))
 
 
 @app.get("/orders/{order_id}", tags=["orders"], summary="Read one order")
-async def get_order(order_id: OrderId) -> Answer[OrderView]:
+async def get_order(order_id: OrderId, response: Response) -> Answer[OrderView]:
     """The order's summary and its history, from the read model."""
     async with runtime_of(app).engine.connect() as conn:
         row = (await conn.execute(select(order_summaries).where(
@@ -135,6 +141,8 @@ async def get_order(order_id: OrderId) -> Answer[OrderView]:
             select(order_history).where(order_history.c.order_id == order_id)
             .order_by(order_history.c.version))).mappings().all()
     view = _view(row)
+    # The version as the read model last saw it: send it back as If-Match.
+    response.headers["ETag"] = etag(row["version"])
     view.history = [HistoryEntry(
         version=h["version"], type=h["event_type"], occurredAt=h["occurred_at"],
         correlationId=h["correlation_id"], data=h["data"]) for h in history]

@@ -25,6 +25,7 @@ from services.orders.domain import (
     order_stream,
 )
 from services.shared.consumer import Handler, Subscription, Unprocessable
+from services.shared.eventstore import ConcurrencyConflict
 from services.shared.messages import Envelope
 from services.shared.repository import MessageContext
 
@@ -46,7 +47,7 @@ async def place_order(conn: AsyncConnection, cmd: PlaceOrder,
 async def confirm_order(conn: AsyncConnection, cmd: ConfirmOrder,
                         context: MessageContext) -> tuple[Order, bool]:
     """Confirms a paid order; True when this call changed it."""
-    order = await _load(conn, cmd.order_id)
+    order = await _load(conn, cmd.order_id, cmd.expected_version)
 
     changed = order.confirm()
 
@@ -58,7 +59,7 @@ async def confirm_order(conn: AsyncConnection, cmd: ConfirmOrder,
 async def cancel_order(conn: AsyncConnection, cmd: CancelOrder,
                        context: MessageContext) -> Order:
     """Cancels an order that is not closed yet; compensations follow."""
-    order = await _load(conn, cmd.order_id)
+    order = await _load(conn, cmd.order_id, cmd.expected_version)
 
     order.cancel(cmd.reason)
 
@@ -69,10 +70,16 @@ async def cancel_order(conn: AsyncConnection, cmd: CancelOrder,
     return order
 
 
-async def _load(conn: AsyncConnection, order_id: UUID) -> Order:
+async def _load(conn: AsyncConnection, order_id: UUID,
+                expected_version: int | None = None) -> Order:
     order = await orders.load(conn, order_stream(order_id))
     if order is None:
         raise OrderNotFound(order_id)
+    # The caller decided on the order as it was at that version: if it has
+    # moved on since, the decision may no longer hold.
+    if expected_version is not None and order.version != expected_version:
+        raise ConcurrencyConflict(order_stream(order_id), expected_version,
+                                  order.version)
     return order
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -173,8 +174,13 @@ class CorrelationMiddleware:
         token = correlation.bind(correlation_id)
         annotate()
 
+        began = time.perf_counter()
+        status = 500
+
         async def send_with_header(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-correlation-id", correlation_id.encode()))
                 message["headers"] = headers
@@ -183,7 +189,18 @@ class CorrelationMiddleware:
         try:
             await self.app(scope, receive, send_with_header)
         finally:
+            _log_request(scope, status, time.perf_counter() - began)
             correlation.unbind(token)
+
+
+def _log_request(scope: Scope, status: int, seconds: float) -> None:
+    # One line per request, inside the correlation scope, so grepping a
+    # correlation id finds the call that started a flow; health polls are
+    # kept to DEBUG so they do not bury it.
+    path = scope.get("path", "")
+    level = logging.DEBUG if path.endswith("/health") else logging.INFO
+    logger.log(level, "request method=%s path=%s status=%s duration_ms=%.1f",
+               scope.get("method"), path, status, seconds * 1000)
 
 
 class BodyLimitMiddleware:
@@ -244,6 +261,31 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+IF_MATCH_DOC = ("The order's version as you last read it (the ETag of "
+                "`GET /api/orders/{orderId}`, e.g. `\"3\"`). When it is given "
+                "and the order has changed since, the command is refused "
+                "with 409 and changes nothing.")
+# An ETag of ours is the stream version in quotes; the quotes may be left off.
+ETAG_PATTERN = r'^(W/)?"?[0-9]{1,9}"?$'
+
+
+def expected_version(if_match: Annotated[str | None, Header(
+        alias="If-Match", pattern=ETAG_PATTERN, description=IF_MATCH_DOC,
+        examples=['"3"'])] = None) -> int | None:
+    """The version an If-Match header expects, when the caller sent one."""
+    if if_match is None:
+        return None
+    return int(if_match.removeprefix("W/").strip('"'))
+
+
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]
+
+
+def etag(version: int) -> str:
+    """The ETag of a stream at a version."""
+    return f'"{version}"'
 
 
 def correlation_id_of(request: Request) -> str:

@@ -229,8 +229,9 @@ def create_app(spec: ServiceSpec, title: str, description: str) -> FastAPI:
     app = FastAPI(title=title, description=description, lifespan=lifespan,
                   responses=ERROR_RESPONSES)
     install_error_handlers(app)
-    app.add_middleware(CorrelationMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    # Added last, so outermost: even a 413 carries the correlation id.
+    app.add_middleware(CorrelationMiddleware)
     instrument_app(app)
 
     @app.get("/admin/consumer", tags=["admin"],

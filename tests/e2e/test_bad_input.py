@@ -134,10 +134,12 @@ def test_oversized_body_is_a_413(target: tuple[httpx.Client, str],
     client, prefix = target
 
     response = client.post(f"{prefix}/orders", content=_oversized(customer),
-                           headers={"Content-Type": "application/json"})
+                           headers={"Content-Type": "application/json",
+                                    "X-Correlation-ID": f"big-{customer}"})
 
     assert response.status_code == 413, response.text
     assert error_of(response)["code"] == "body_too_large"
+    assert response.headers["X-Correlation-ID"] == f"big-{customer}"
 
 
 def test_oversized_chunked_body_is_a_413(target: tuple[httpx.Client, str],

@@ -22,6 +22,7 @@ from tests.e2e.shop import (
 from tests.helpers import order_body
 
 RACES = 10
+GUARDED_RACES = 20
 
 
 def _paid_manual_orders(gateway: httpx.Client, count: int) -> list[str]:
@@ -37,16 +38,18 @@ def _paid_manual_orders(gateway: httpx.Client, count: int) -> list[str]:
     return ids
 
 
-def _race(client: httpx.Client, order_id: str,
-          pool: ThreadPoolExecutor) -> tuple[httpx.Response, httpx.Response]:
+def _race(client: httpx.Client, order_id: str, pool: ThreadPoolExecutor,
+          if_match: str | None = None) -> tuple[httpx.Response, httpx.Response]:
     # The barrier releases both threads together, so neither request has a
     # head start from thread scheduling.
     barrier = Barrier(2)
+    headers = {"If-Match": if_match} if if_match else {}
 
     def send(action: str) -> httpx.Response:
         body = {"reason": "race"} if action == "cancel" else None
         barrier.wait()
-        return client.put(f"/api/orders/{order_id}/{action}", json=body)
+        return client.put(f"/api/orders/{order_id}/{action}", json=body,
+                          headers=headers)
 
     confirm = pool.submit(send, "confirm")
     cancel = pool.submit(send, "cancel")
@@ -116,3 +119,60 @@ def test_each_raced_order_history_is_gapless_and_without_repeats(
         assert versions[-1] == view["version"], order_id
         assert len(types) == len(set(types)), f"{order_id}: {types}"
         assert types[:3] == ["OrderPlaced", "OrderStockReserved", "OrderPaid"]
+
+
+@pytest.fixture(scope="module")
+def guarded_races(gateway: httpx.Client) -> list[tuple[str, httpx.Response,
+                                                       httpx.Response]]:
+    """Paid manual orders raced by confirm and cancel, both sent If-Match."""
+    ids = _paid_manual_orders(gateway, GUARDED_RACES)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return [(order_id, *_race(gateway, order_id, pool,
+                                  gateway.get(f"/api/orders/{order_id}")
+                                  .headers["ETag"]))
+                for order_id in ids]
+
+
+def test_with_if_match_exactly_one_of_each_race_wins(
+        gateway: httpx.Client,
+        guarded_races: list[tuple[str, httpx.Response, httpx.Response]]
+        ) -> None:
+    """Both decided on the same version: one wins, the other is a 409."""
+    for order_id, confirm, cancel in guarded_races:
+        codes = sorted((confirm.status_code, cancel.status_code))
+        assert codes == [200, 409], (
+            f"{order_id}: confirm {confirm.text}, cancel {cancel.text}")
+        loser = confirm if confirm.status_code == 409 else cancel
+        assert loser.json()["error"]["code"] == "concurrency_conflict"
+        final = "cancelled" if cancel.status_code == 200 else "ready_for_delivery"
+        types = history_types(_settled(gateway, order_id, final))
+        assert ("OrderConfirmed" in types) == (confirm.status_code == 200)
+        assert ("OrderCancelled" in types) == (cancel.status_code == 200)
+
+
+def test_a_stale_if_match_is_refused_and_changes_nothing(
+        gateway: httpx.Client) -> None:
+    """A command decided on an older version is a 409; the order stays paid."""
+    [order_id] = _paid_manual_orders(gateway, 1)
+    before = gateway.get(f"/api/orders/{order_id}")
+
+    response = gateway.put(f"/api/orders/{order_id}/confirm",
+                           headers={"If-Match": '"1"'})
+
+    assert response.status_code == 409, response.text
+    assert "not 1 as expected" in response.json()["error"]["message"]
+    after = gateway.get(f"/api/orders/{order_id}")
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert after.json()["data"]["status"] == "paid"
+
+
+def test_a_malformed_if_match_is_a_422_naming_the_header(
+        gateway: httpx.Client) -> None:
+    """If-Match must be a version such as "3"."""
+    [order_id] = _paid_manual_orders(gateway, 1)
+
+    response = gateway.put(f"/api/orders/{order_id}/confirm",
+                           headers={"If-Match": "yesterday"})
+
+    assert response.status_code == 422, response.text
+    assert "If-Match" in response.text

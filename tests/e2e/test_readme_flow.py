@@ -153,6 +153,25 @@ class TestQuickTest:
                    what=f"{needle} for {order_id} in {log}")
 
 
+@pytest.mark.parametrize("part", ["gateway", "orders"])
+def test_each_request_is_logged_with_its_correlation_id(
+        gateway: httpx.Client, settings: LabSettings, part: str) -> None:
+    """The gateway and the service behind it log the call under its id."""
+    correlation_id = unique("log-test")
+    body = {"customerId": correlation_id, "items": [
+        {"productId": "book-001", "quantity": 1, "unitPrice": 19.99}]}
+    response = gateway.post("/api/orders", json=body,
+                            headers={"X-Correlation-ID": correlation_id})
+    assert response.status_code == 201, response.text
+    log = settings.state_dir / "logs" / f"{part}.log"
+
+    def logged() -> list[str]:
+        return log_lines_with(log, f"correlation_id={correlation_id}",
+                              "method=POST", "status=201")
+
+    eventually(logged, 10.0, what=f"the request of {correlation_id} in {log}")
+
+
 README_EXAMPLES = [
     pytest.param("simple-test", {
         "customerId": "test-customer",

@@ -23,17 +23,19 @@ class PlaceOrder(Command):
 
 @dataclass(frozen=True)
 class ConfirmOrder(Command):
-    """Confirms a paid order by hand."""
+    """Confirms a paid order by hand; at `expected_version` when it is given."""
 
     order_id: UUID
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
 class CancelOrder(Command):
-    """Cancels an order that is not already rejected or cancelled."""
+    """Cancels an open order; at `expected_version` when it is given."""
 
     order_id: UUID
     reason: str
+    expected_version: int | None = None
 
 
 COMMANDS: dict[str, type[Command]] = {
