@@ -137,12 +137,16 @@ class Lab:
     # -- status -----------------------------------------------------------------
 
     def status(self) -> pd.DataFrame:
-        """Each part's state, port, PID, health; says how to start if all are down."""
+        """Each part's state, port, PID, health; says how to start what is down."""
         rows = self._run(self._status_rows())
         frame = pd.DataFrame(rows, columns=["name", "state", "port", "pid",
                                             "health"])
-        if (frame["state"] == "down").all():
+        down = frame.loc[frame["state"] == "down", "name"].tolist()
+        if len(down) == len(frame):
             print(START_HINT)
+        elif down:
+            print(f"Down: {', '.join(down)}. Start one with `cqrs-lab start "
+                  f"{down[0]}`, or all of them with `cqrs-lab up`.")
         return frame
 
     async def _status_rows(self) -> list[dict[str, Any]]:
@@ -193,21 +197,23 @@ class Lab:
         return self.gateway.command("PlaceOrder", "POST", "/api/orders", body,
                                     correlation_id)
 
-    def confirm(self, order: OrderRef,
-                correlation_id: str | None = None) -> CommandResult:
-        """Confirms a paid order (one placed with confirmation="manual")."""
+    def confirm(self, order: OrderRef, correlation_id: str | None = None,
+                expected_version: int | None = None) -> CommandResult:
+        """Confirms a paid order; with `expected_version`, only if still there."""
         order_id = order_id_of(order)
         return self.gateway.command("ConfirmOrder", "PUT",
                                     f"/api/orders/{order_id}/confirm", None,
-                                    correlation_id)
+                                    correlation_id, expected_version)
 
     def cancel(self, order: OrderRef, reason: str = "cancelled from the lab",
-               correlation_id: str | None = None) -> CommandResult:
-        """Cancels an order; the saga refunds and releases what it holds."""
+               correlation_id: str | None = None,
+               expected_version: int | None = None) -> CommandResult:
+        """Cancels an order; with `expected_version`, only if still there."""
         order_id = order_id_of(order)
         return self.gateway.command("CancelOrder", "PUT",
                                     f"/api/orders/{order_id}/cancel",
-                                    {"reason": reason}, correlation_id)
+                                    {"reason": reason}, correlation_id,
+                                    expected_version)
 
     def wait_for(self, order: OrderRef, status: str, timeout: float = 10.0,
                  interval: float = 0.2) -> dict[str, Any]:

@@ -41,6 +41,21 @@ def test_status_says_in_one_sentence_how_to_start(down_lab: Lab,
     assert "cqrs-lab up" in capsys.readouterr().out
 
 
+def test_status_names_the_parts_that_are_down_and_how_to_start_one(
+        down_lab: Lab, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def rows() -> list[dict[str, Any]]:
+        return [{"name": "gateway", "state": "up", "port": 3005, "pid": 1,
+                 "health": "healthy"},
+                {"name": "payments", "state": "down", "port": 3002,
+                 "pid": None, "health": "-"}]
+
+    monkeypatch.setattr(down_lab, "_status_rows", rows)
+    down_lab.status()
+    said = capsys.readouterr().out
+    assert "Down: payments." in said
+    assert "cqrs-lab start payments" in said
+
+
 def test_check_and_commands_raise_lab_not_running(down_lab: Lab) -> None:
     with pytest.raises(LabNotRunning, match="cqrs-lab up"):
         down_lab.check()
@@ -95,3 +110,18 @@ async def test_an_unknown_topic_names_the_known_ones() -> None:
         await _partitions(FakeConsumer(), "order-events")  # type: ignore[arg-type]
     assert str(caught.value) == ("unknown topic 'order-events'; the topics "
                                  "are: dead-letter, orders-events")
+
+
+def test_a_command_with_an_expected_version_sends_it_as_if_match() -> None:
+    seen: dict[str, str] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.update(request.headers)
+        return httpx.Response(200, json={"success": True, "data": {
+            "orderId": "8d2f4f5e-7a47-4e0a-9d59-2f6f3f1b8a10"}})
+
+    gateway = Gateway("http://gateway", transport=httpx.MockTransport(answer))
+    gateway.command("ConfirmOrder", "PUT", "/api/orders/x/confirm",
+                    expected_version=3)
+
+    assert seen["if-match"] == '"3"'
