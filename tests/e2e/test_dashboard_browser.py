@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.shared.settings import LabSettings
 from services.traces import synthetic
@@ -168,6 +168,46 @@ def test_a_new_order_appears_live_with_its_waterfall(
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+
+
+def place_order(settings: LabSettings, correlation_id: str,
+                customer: str) -> None:
+    """Places a real order through the gateway under a correlation id."""
+    body = {"customerId": customer, "items": [
+        {"productId": "book-001", "quantity": 1, "unitPrice": 19.99}]}
+    response = httpx.post(settings.service_url("gateway") + "/api/orders",
+                          json=body, headers={"X-Correlation-ID": correlation_id},
+                          timeout=10.0)
+    assert response.status_code == 201, response.text
+
+
+def test_an_order_placed_through_the_api_appears_live(
+        browser: WebDriver, settings: LabSettings) -> None:
+    """Real orders reach the open page without a reload, stage by stage."""
+    open_dashboard(browser, settings)
+    run = f"live-{uuid.uuid4().hex[:10]}"
+    filter_correlation(browser, run)
+    place_order(settings, f"{run}-ok", f"customer-{run}")
+    place_order(settings, f"{run}-no", f"decline-{run}")
+
+    def delivered(b: WebDriver) -> WebElement | None:
+        row = group(b, f"{run}-ok")
+        return row if row and "ready for delivery" in badges(row) else None
+
+    row = wait(browser).until(delivered)
+    declined = wait(browser).until(lambda b: (
+        (r := group(b, f"{run}-no")) and "payment declined" in badges(r) and r))
+    assert "failure" in badges(declined)["payment declined"]
+
+    row.click()
+    wait(browser).until(lambda b: waterfall_services(b) >= SERVICES)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "dashboard-live.png"))
+
+    Select(browser.find_element(By.ID, "f-status")).select_by_value("failed")
+    wait(browser).until(lambda b: group(b, f"{run}-ok") is None)
+    assert group(browser, f"{run}-no") is not None
+    Select(browser.find_element(By.ID, "f-status")).select_by_value("")
 
 
 def test_page_survives_a_reload(browser: WebDriver, settings: LabSettings,

@@ -126,15 +126,20 @@ function groupStatus(group) {
 function filtered() {
   const text = $("f-correlation").value.trim().toLowerCase();
   const service = $("f-service").value;
-  const status = $("f-status").value;
   const result = [];
   for (const trace of state.traces.values()) {
     if (text && !(trace.correlationId || "").toLowerCase().includes(text)) continue;
     if (service && !(trace.services || []).includes(service)) continue;
-    if (status && trace.status !== status) continue;
     result.push(trace);
   }
   return result;
+}
+
+// The status filter keeps whole groups by the status their row shows, so a
+// declined order shown as failed is found under "failed".
+function withStatus(groups) {
+  const status = $("f-status").value;
+  return status ? groups.filter((g) => g.status === status) : groups;
 }
 
 // ---- metrics -----------------------------------------------------------
@@ -145,13 +150,16 @@ function metrics(traces) {
     if (!trace.orderId) continue;
     let order = orders.get(trace.orderId);
     if (!order) {
-      order = { traces: [], stages: new Set(), failed: false };
+      order = { traces: [], stages: new Set(), failed: false,
+                startMs: Infinity, readyMs: null };
       orders.set(trace.orderId, order);
     }
     order.traces.push(trace);
+    order.startMs = Math.min(order.startMs, trace.startMs);
     for (const stage of trace.stages || []) {
       order.stages.add(stage.stage);
       if (stage.failure) order.failed = true;
+      if (stage.stage === "ready_for_delivery") order.readyMs = Date.parse(stage.at);
     }
     if (trace.status === "failed") order.failed = true;
   }
@@ -161,7 +169,10 @@ function metrics(traces) {
   for (const order of orders.values()) {
     if (order.stages.has("ready_for_delivery")) {
       completed += 1;
-      for (const trace of order.traces) durations.push(trace.durationMs);
+      // An order's duration: from its first span to ready for delivery.
+      if (order.readyMs !== null && !Number.isNaN(order.readyMs)) {
+        durations.push(Math.max(0, order.readyMs - order.startMs));
+      }
     } else if (order.failed) {
       failed += 1;
     }
@@ -223,9 +234,9 @@ function scheduleRender() {
 function render() {
   if (!state.dirty) return;
   state.dirty = false;
-  const traces = filtered();
+  const groups = withStatus(buildGroups(filtered()));
+  const traces = groups.flatMap((g) => g.traces);
   renderMetrics(traces);
-  const groups = buildGroups(traces);
   const pages = Math.max(1, Math.ceil(groups.length / PAGE_SIZE));
   state.page = Math.min(state.page, pages - 1);
   const visible = groups.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
