@@ -21,8 +21,12 @@ SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "service", "kind",
                 "name", "start", "duration_ms", "status", "correlation_id",
                 "order_id", "event_type", "topic", "partition", "offset",
                 "attributes"]
-COMPENSATIONS = frozenset({"OrderCancelled", "StockReleased", "PaymentRefunded",
-                           "PaymentVoided", "OrderRejected", "PaymentDeclined"})
+# Events that undo an earlier step, and events that say a step failed: the
+# timeline marks them apart, as a failure is what a compensation answers.
+COMPENSATIONS = frozenset({"OrderCancelled", "StockReleased", "StockDeallocated",
+                           "PaymentRefunded", "PaymentVoided"})
+FAILURES = frozenset({"OrderRejected", "PaymentDeclined",
+                      "StockReservationRejected"})
 # Where known services sit on the service map: callers left, callees right.
 MAP_POSITIONS = {"gateway": (0.0, 0.5), "orders": (1.0, 0.5),
                  "payments": (2.0, 1.0), "inventory": (2.0, 0.0)}
@@ -185,7 +189,7 @@ def waterfall_figure(spans: pd.DataFrame, include_db: bool = False) -> Any:
 
 
 def timeline_figure(events: pd.DataFrame, title: str = "Saga timeline") -> Any:
-    """An order's events across services in time; compensations in red."""
+    """An order's events across services in time; failures and compensations marked."""
     import plotly.graph_objects as go
 
     events = events.sort_values("recorded_at")
@@ -195,8 +199,11 @@ def timeline_figure(events: pd.DataFrame, title: str = "Saga timeline") -> Any:
                              line={"dash": "dot", "color": "lightgray"},
                              hoverinfo="skip"))
     undone = events["event_type"].isin(COMPENSATIONS)
-    for name, part, style in (("event", events[~undone],
+    failed = events["event_type"].isin(FAILURES)
+    for name, part, style in (("event", events[~undone & ~failed],
                                {"color": "seagreen", "symbol": "circle"}),
+                              ("failure", events[failed],
+                               {"color": "darkorange", "symbol": "diamond"}),
                               ("compensation", events[undone],
                                {"color": "crimson", "symbol": "x"})):
         fig.add_trace(go.Scatter(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -18,7 +19,9 @@ from cqrs_lab.kafka import RecordFilter
 
 Source = Callable[[], AsyncIterator[list[dict[str, Any]]]]
 SHOWN = ("partition", "offset", "key", "event_type", "correlation_id",
-         "timestamp")
+         "timestamp", "payload")
+# A payload is cut to this many characters in the table; `rows` keeps it whole.
+PAYLOAD_CHARS = 160
 
 
 class TailView:
@@ -146,7 +149,7 @@ class TailView:
         rows = self.rows[-self.shown:][::-1]
         head = "".join(f"<th>{c}</th>" for c in SHOWN)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(r.get(c)))}</td>"
+            "<tr>" + "".join(f"<td>{html.escape(_cell(r, c))}</td>"
                              for c in SHOWN) + "</tr>" for r in rows)
         return (f"<div>{html.escape(self.status_text())}</div>"
                 f"<table><thead><tr>{head}</tr></thead>"
@@ -173,14 +176,29 @@ class TailView:
         return f"<TailView {self.status_text()}>"
 
 
+def _cell(row: Mapping[str, Any], column: str) -> str:
+    value = row.get(column)
+    if column != "payload":
+        return str(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= PAYLOAD_CHARS else text[:PAYLOAD_CHARS] + "…"
+
+
 def _build(view: TailView) -> dict[str, Any]:
     import ipywidgets as w
 
+    # The boxes start with the filters the view was given, so typing in one
+    # box keeps the others.
+    f = view.filters
+    header = next((f"{k}={v}" for k, v in f.headers.items()), "")
     boxes = {
-        "event_type": w.Text(placeholder="event type", description="type"),
-        "correlation_id": w.Text(placeholder="correlation id",
+        "event_type": w.Text(f.event_type or "", placeholder="event type",
+                             description="type"),
+        "correlation_id": w.Text(f.correlation_id or "",
+                                 placeholder="correlation id",
                                  description="correlation"),
-        "header": w.Text(placeholder="name=value", description="header"),
+        "header": w.Text(header, placeholder="name=value",
+                         description="header"),
     }
     stop = w.Button(description="Stop", button_style="warning")
     table = w.HTML(view.table_html())

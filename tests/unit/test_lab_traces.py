@@ -88,18 +88,19 @@ def test_the_service_map_counts_calls_and_averages_latency() -> None:
     assert len(labels) == 3
 
 
-def test_the_saga_timeline_marks_compensations() -> None:
+def test_the_saga_timeline_marks_failures_and_compensations_apart() -> None:
     events = pd.DataFrame({
-        "service": ["orders", "payments", "orders", "payments"],
-        "event_type": ["OrderPlaced", "PaymentApproved", "OrderCancelled",
-                       "PaymentRefunded"],
-        "recorded_at": pd.to_datetime([1, 2, 3, 4], unit="s", utc=True)})
+        "service": ["orders", "payments", "payments", "orders", "inventory"],
+        "event_type": ["OrderPlaced", "PaymentApproved", "PaymentDeclined",
+                       "OrderCancelled", "StockReleased"],
+        "recorded_at": pd.to_datetime([1, 2, 3, 4, 5], unit="s", utc=True)})
     fig = timeline_figure(events)
     traces = {t.name: t for t in fig.data}
     assert list(traces["compensation"].text) == ["OrderCancelled",
-                                                 "PaymentRefunded"]
+                                                 "StockReleased"]
+    assert list(traces["failure"].text) == ["PaymentDeclined"]
     assert list(traces["event"].y) == ["orders", "payments"]
-    assert list(traces["saga"].y) == ["orders", "payments", "orders", "payments"]
+    assert len(traces["saga"].y) == 5
 
 
 def _client(handler: Any) -> TraceClient:

@@ -80,3 +80,26 @@ def test_the_widget_boxes_and_stop_button_drive_the_model() -> None:
     widgets["stop"].click()
     assert not view.running
     assert box.children[1] is widgets["table"]
+
+
+def test_filters_given_to_the_view_show_in_its_boxes_and_survive_typing(
+        ) -> None:
+    filters = RecordFilter(correlation_id="c1", headers={"source": "orders"})
+    view = TailView("orders-events", FakeSource(), filters=filters)
+    widgets = (view.widget(), view._widgets)[1]
+    assert widgets["correlation_id"].value == "c1"
+    assert widgets["header"].value == "source=orders"
+
+    widgets["event_type"].value = "OrderPaid"
+
+    assert view.filters == RecordFilter("OrderPaid", "c1", {"source": "orders"})
+
+
+def test_the_table_shows_each_payload_cut_to_a_readable_length() -> None:
+    view = TailView("orders-events", FakeSource())
+    long = row(1, "OrderPlaced", "c1")
+    long["payload"] = {"data": {"note": "x" * 500}}
+    view.add([long])
+    table = view.table_html()
+    assert "<th>payload</th>" in table and "xxxx" in table
+    assert "x" * 400 not in table
