@@ -41,6 +41,11 @@ ICONS = {Status.CORRECT: "✔", Status.INCORRECT: "✘",
 class Incorrect(Exception):
     """Raised inside a check: the answer is wrong; the message says how."""
 
+    def __init__(self, message: str, hint: int | None = None) -> None:
+        super().__init__(message)
+        # The hint that addresses this mistake; None points at the first.
+        self.hint = hint
+
 
 class NotAttempted(Exception):
     """Raised inside a check: the starter code is still untouched."""
@@ -164,7 +169,7 @@ class Exercise:
         except NotAttempted as error:
             return self._result(Status.NOT_ATTEMPTED, str(error))
         except Incorrect as error:
-            return self._result(Status.INCORRECT, str(error))
+            return self._result(Status.INCORRECT, self._with_hint(error))
         except (LabError, TimeoutError) as error:
             return self._result(Status.UNCHECKED, f"{error}")
         except Exception:  # noqa: BLE001 - a bug in a check must not kill the run
@@ -172,6 +177,12 @@ class Exercise:
                 Status.UNCHECKED, "the check itself failed; please report:\n"
                 + traceback.format_exc(limit=4))
         return self._result(Status.CORRECT, message)
+
+    def _with_hint(self, error: Incorrect) -> str:
+        if not self.hints:
+            return str(error)
+        n = min(error.hint or 1, len(self.hints))
+        return f"{error}\n→ {self.name}.hint({n}) is about this"
 
     def _untouched(self) -> str:
         return (f"write {self.answer_name} in the starter cell, run it, then "

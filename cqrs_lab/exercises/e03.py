@@ -69,7 +69,7 @@ class RevenuePerCustomer(Exercise):
                 got_cents = cents(got)
             except ArithmeticError:
                 raise Incorrect(f"revenue of {customer} is {got!r}, not an "
-                                "amount") from None
+                                "amount", hint=3) from None
             if got_cents != want:
                 raise Incorrect(
                     f"customer {customer}: expected {want}, your projection "

@@ -74,7 +74,7 @@ class IdempotentHandler(Exercise):
                 f"{resent['offset']}): units are {dict(got)}, expected "
                 f"{dict(want)}")
         raise Incorrect(f"units are {dict(got)}; the two orders hold "
-                        f"{dict(want)}")
+                        f"{dict(want)}", hint=3)
 
     def _lines(self, record: Mapping[str, Any]) -> list[tuple[str, int, str]]:
         return [(line["product_id"], int(line["quantity"]), "")

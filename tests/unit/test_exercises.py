@@ -20,7 +20,7 @@ from sqlalchemy import MetaData
 
 from cqrs_lab.exercises import LESSONS
 from cqrs_lab.exercises.build import build, stale
-from cqrs_lab.exercises.core import STARS, Exercise, Status
+from cqrs_lab.exercises.core import STARS, Exercise, Incorrect, Status
 from cqrs_lab.exercises.source import (
     PLACEHOLDER,
     SourceError,
@@ -140,6 +140,27 @@ def test_hints_grow_and_the_last_points_to_the_solution(
     assert "hint(2)" in first.body and "solution()" in last.body
     assert "hints 1 to" in exercise.hint(len(exercise.hints) + 1).body
     assert exercise.hint(2).body.startswith(exercise.hints[1])
+
+
+class _Wrong(Exercise):
+    """An exercise whose check always finds the same mistake."""
+
+    lesson, name, title = "01-x", "ex9", "always wrong"
+    hints = ("first", "second", "third")
+    wrong_hint: int | None = None
+
+    def verify(self, answer: Any) -> str:
+        raise Incorrect("the total is off by one", hint=self.wrong_hint)
+
+
+def test_an_incorrect_answer_points_at_the_hint_about_its_mistake() -> None:
+    wrong = _Wrong()
+    assert wrong.check(lambda: 1).message.endswith("ex9.hint(1) is about this")
+    wrong.wrong_hint = 3
+    result = wrong.check(lambda: 1)
+    assert result.status is Status.INCORRECT
+    assert result.message.startswith("the total is off by one")
+    assert result.message.endswith("ex9.hint(3) is about this")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.label)
