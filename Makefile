@@ -37,6 +37,7 @@ test: install
 	@bash tests/run.sh
 
 bench: install
+	$(BIN)/pip install --quiet -e ".[bench]"
 	@bash bench/run.sh
 
 clean:
