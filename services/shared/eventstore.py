@@ -48,7 +48,12 @@ logger = logging.getLogger(__name__)
 # A follower's place: the (transaction id, position) of the last event read.
 Cursor = tuple[int, int]
 
-# Every transaction with a smaller id has ended, committed or not.
+# Every transaction with a smaller id has ended, committed or not. The
+# price of reading in commit order: a transaction that has written and then
+# stays open (a psql session left inside BEGIN, say) holds back every
+# follower of every service until it ends. Read-only transactions take no
+# id and hold nothing back. The lab does not bound the stall yet; setting
+# PostgreSQL's idle_in_transaction_session_timeout would.
 _OLDEST_RUNNING: ColumnClause[int] = literal_column(
     "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
 
