@@ -219,3 +219,22 @@ def test_page_survives_a_reload(browser: WebDriver, settings: LabSettings,
     filter_correlation(browser, run)
     row = wait_for_group(browser, run)
     assert "ready for delivery" in badges(row)
+
+
+def test_markup_in_span_data_is_shown_as_text_not_run(
+        browser: WebDriver, settings: LabSettings,
+        collector: httpx.Client) -> None:
+    """A correlation id and order id made of HTML stay inert text."""
+    run = uuid.uuid4().hex[:10]
+    hostile = f'<img src=x id="pwned-{run}" onerror="document.title=1">{run}'
+    saga = synthetic.saga(f"<b id='bold-{run}'>order</b>", hostile)
+    send(collector, saga.spans)
+    open_dashboard(browser, settings)
+    filter_correlation(browser, run)
+
+    row = wait_for_group(browser, hostile)
+
+    assert hostile in row.text
+    assert not browser.find_elements(By.ID, f"pwned-{run}")
+    assert not browser.find_elements(By.ID, f"bold-{run}")
+    assert browser.title != "1"
