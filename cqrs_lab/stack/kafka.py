@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import logging
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from string import Template
 
@@ -52,6 +54,15 @@ def check_java() -> str:
             "install OpenJDK 17 and put it first on PATH",
         )
     return java
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id, as Kafka's `random-uuid` prints one."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # Kafka never hands out an id that reads as a command-line option.
+        if not text.startswith("-"):
+            return text
 
 
 class Kafka:
@@ -128,9 +139,9 @@ class Kafka:
         if (self.home / "data" / "meta.properties").exists():
             return
         classpath = f"{self.jars}/*"
-        cluster_id = self._run_tool(java, classpath, ["random-uuid"]).strip()
         self._run_tool(java, classpath, [
-            "format", "-t", cluster_id, "-c", str(config), "--ignore-formatted",
+            "format", "-t", new_cluster_id(), "-c", str(config),
+            "--ignore-formatted",
         ])
 
     def _run_tool(self, java: str, classpath: str, args: list[str]) -> str:
@@ -145,14 +156,27 @@ class Kafka:
             )
         return result.stdout
 
+    @property
+    def class_archive(self) -> Path:
+        """The broker's class-data archive, written at its first clean exit."""
+        return self.home / "classes.jsa"
+
     def command(self, java: str, config: Path) -> list[str]:
         """The broker's command line, with a bounded heap."""
         heap = self.settings.kafka_heap
+        # Loading classes from an archive the JVM wrote at an earlier exit
+        # saves about a second of start-up CPU; a stale or damaged archive is
+        # only ignored, with a warning in the log.
+        archive = ([f"-XX:SharedArchiveFile={self.class_archive}"]
+                   if self.class_archive.exists() else
+                   # Writing it lists every class it leaves out: not news.
+                   [f"-XX:ArchiveClassesAtExit={self.class_archive}",
+                    "-Xlog:cds=error"])
         return [
             java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC",
             # C1 only: the broker starts seconds sooner on two cores, and a
             # teaching lab's load never needs C2's peak throughput.
-            "-XX:TieredStopAtLevel=1",
+            "-XX:TieredStopAtLevel=1", *archive,
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={INFRA / 'log4j2.yaml'}",
             "-cp", f"{self.jars}/*", "kafka.Kafka", str(config),
