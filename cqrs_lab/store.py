@@ -8,6 +8,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any, NamedTuple
 
+import orjson
 import pandas as pd
 from sqlalchemy import Select, Table, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -62,7 +63,8 @@ def events_table(service: str) -> Table:
 def create_engine(settings: LabSettings) -> AsyncEngine:
     """A small async engine on the lab's database, for one notebook."""
     return create_async_engine(settings.database_url, pool_size=3,
-                               max_overflow=3, pool_pre_ping=True)
+                               max_overflow=3, pool_pre_ping=True,
+                               json_deserializer=orjson.loads)
 
 
 def not_running(settings: LabSettings, error: BaseException) -> LabNotRunning:

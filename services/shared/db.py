@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import orjson
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -20,6 +21,7 @@ def create_engine(settings: LabSettings, pool_size: int = 10) -> AsyncEngine:
         # fails once, SQLAlchemy then discards the whole pool, and callers
         # treat that failure as transient (a retry, or a 503).
         pool_pre_ping=False,
+        json_deserializer=orjson.loads,
     )
 
 

@@ -9,11 +9,11 @@ the duplicate by event id, so nothing is lost and nothing is done twice.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from sqlalchemy import (
@@ -156,7 +156,7 @@ class OutboxRelay:
     async def _send(self, rows: Sequence[Any]) -> None:
         pending = []
         for row in rows:
-            value = json.dumps(row["payload"], separators=(",", ":")).encode()
+            value = orjson.dumps(row["payload"])
             with publishing(row["topic"], row["headers"]) as outgoing:
                 headers = [(k, str(v).encode()) for k, v in outgoing.items()]
                 pending.append(await self.producer.send(
