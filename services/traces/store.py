@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Executable,
     Float,
     Index,
     Integer,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -38,7 +40,7 @@ from sqlalchemy.dialects.postgresql import (
     insert,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from services.traces import views
 from services.traces.otlp import SpanRecord
@@ -144,29 +146,48 @@ async def store(engine: AsyncEngine, batch: Sequence[SpanRecord]) -> Stored:
     trace_ids = sorted({r["trace_id"] for r in rows})
     if not rows:
         return Stored([], [])
+    touched = {"trace_ids": trace_ids}
     async with engine.begin() as conn:
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('trace:' || t)) "
-                 "FROM unnest(CAST(:ids AS text[])) AS t"), {"ids": trace_ids})
-        inserted = await conn.execute(
-            insert(spans).on_conflict_do_nothing()
-            .returning(spans.c.trace_id, spans.c.span_id), rows)
+        await conn.execute(_LOCK_TRACES, touched)
+        inserted = await conn.execute(_INSERT_SPANS, rows)
         added = {(r.trace_id, r.span_id) for r in inserted}
-        await _refresh(conn, trace_ids)
-        traces = await _summaries(conn, summaries.c.trace_id.in_(trace_ids))
+        await conn.execute(_REFRESH_SUMMARIES, touched)
+        # The recorded events need the summary row's id, so they come second.
+        await conn.execute(_REFRESH_RECORDED, touched)
+        found = (await conn.execute(_SUMMARIES_OF, touched)).mappings().all()
+        traces = await _views(conn, [dict(r) for r in found])
     new_spans = [r for r in rows if (r["trace_id"], r["span_id"]) in added]
     return Stored(new_spans, traces)
 
 
-async def _refresh(conn: AsyncConnection, trace_ids: list[str]) -> None:
+def _first_known(column: Any) -> Any:
+    # The earliest span that knows the value speaks for the whole trace.
+    ordered = func.array_agg(aggregate_order_by(column, spans.c.start_ns))
+    return func.array_remove(ordered, None, type_=ARRAY(String))[1]
+
+
+# Every export runs these, so they are built (and their cache keys made)
+# once, not per call: rebuilding them took about a third of the
+# collector's CPU.
+_TRACE_IDS: BindParameter[list[str]] = bindparam("trace_ids", expanding=True)
+
+_LOCK_TRACES = text(
+    "SELECT pg_advisory_xact_lock(hashtext('trace:' || t)) "
+    "FROM unnest(CAST(:trace_ids AS text[])) AS t")
+
+_INSERT_SPANS = (insert(spans).on_conflict_do_nothing()
+                 .returning(spans.c.trace_id, spans.c.span_id))
+
+_SUMMARIES_OF = select(summaries).where(summaries.c.trace_id.in_(_TRACE_IDS))
+
+_RECORDED_OF_ORDERS = (
+    select(summaries.c.order_id, summaries.c.recorded)
+    .where(summaries.c.order_id.in_(bindparam("order_ids", expanding=True))))
+
+
+def _refresh_summaries() -> Executable:
+    """Recomputes the summary of each touched trace from all its spans."""
     s = spans.c
-    recorded = (
-        select(func.coalesce(func.jsonb_agg(aggregate_order_by(
-            func.jsonb_build_array(s.start_ns, s.service, s.recorded_events),
-            s.start_ns)), literal_column("'[]'::jsonb")))
-        .where(s.trace_id == summaries.c.trace_id,
-               func.jsonb_array_length(s.recorded_events) > 0)
-        .scalar_subquery())
     first = _first_known
     aggregate = (
         select(
@@ -177,28 +198,36 @@ async def _refresh(conn: AsyncConnection, trace_ids: list[str]) -> None:
             func.bool_or(s.parent_span_id.is_(None)), func.bool_or(s.health),
             literal_column("'[]'::jsonb"),
         )
-        .where(s.trace_id.in_(trace_ids))
+        .where(s.trace_id.in_(_TRACE_IDS))
         .group_by(s.trace_id))
     columns = ["trace_id", "correlation_id", "order_id", "services",
                "span_count", "start_ns", "end_ns", "failed", "has_root",
                "health", "recorded"]
     upsert = insert(summaries).from_select(columns, aggregate)
     excluded = upsert.excluded
-    upsert = upsert.on_conflict_do_update(
+    return upsert.on_conflict_do_update(
         index_elements=[summaries.c.trace_id],
         set_={name: excluded[name] for name in columns[1:]}
         | {"updated_at": func.now()})
-    await conn.execute(upsert)
-    # The recorded events need the summary row's id, so they come second.
-    await conn.execute(summaries.update()
-                       .where(summaries.c.trace_id.in_(trace_ids))
-                       .values(recorded=recorded))
 
 
-def _first_known(column: Any) -> Any:
-    # The earliest span that knows the value speaks for the whole trace.
-    ordered = func.array_agg(aggregate_order_by(column, spans.c.start_ns))
-    return func.array_remove(ordered, None, type_=ARRAY(String))[1]
+def _refresh_recorded() -> Executable:
+    """Gathers, per touched trace, the events its spans recorded, in time order."""
+    s = spans.c
+    recorded = (
+        select(func.coalesce(func.jsonb_agg(aggregate_order_by(
+            func.jsonb_build_array(s.start_ns, s.service, s.recorded_events),
+            s.start_ns)), literal_column("'[]'::jsonb")))
+        .where(s.trace_id == summaries.c.trace_id,
+               func.jsonb_array_length(s.recorded_events) > 0)
+        .scalar_subquery())
+    return (summaries.update()
+            .where(summaries.c.trace_id.in_(_TRACE_IDS))
+            .values(recorded=recorded))
+
+
+_REFRESH_SUMMARIES = _refresh_summaries()
+_REFRESH_RECORDED = _refresh_recorded()
 
 
 async def _summaries(conn: AsyncConnection,
@@ -228,10 +257,9 @@ async def _order_recorded(conn: AsyncConnection,
     order_ids = sorted({r["order_id"] for r in rows if r["order_id"]})
     if not order_ids:
         return {}
-    query = (select(summaries.c.order_id, summaries.c.recorded)
-             .where(summaries.c.order_id.in_(order_ids)))
     merged: dict[str, list[Any]] = {}
-    for order_id, recorded in (await conn.execute(query)).all():
+    found = await conn.execute(_RECORDED_OF_ORDERS, {"order_ids": order_ids})
+    for order_id, recorded in found.all():
         merged.setdefault(order_id, []).extend(recorded)
     return merged
 
