@@ -58,8 +58,8 @@ def _parse_scale(values: list[str]) -> dict[str, int]:
 
 @app.command()
 def up(
-    scale: Annotated[list[str], typer.Option(
-        help="Run more instances of a service, e.g. --scale inventory=2.")] = [],
+    scale: Annotated[list[str] | None, typer.Option(
+        help="Run more instances of a service, e.g. --scale inventory=2.")] = None,
 ) -> None:
     """Start every part of the lab and wait until each one is healthy."""
     stack = _stack()
@@ -68,7 +68,8 @@ def up(
         with console.status("Starting the lab...") as status:
             def progress(part: str, message: str) -> None:
                 status.update(f"[bold]{part}[/]: {message}")
-            changed = asyncio.run(stack.up(_parse_scale(scale), progress))
+            wanted = _parse_scale(scale or [])
+            changed = asyncio.run(stack.up(wanted, progress))
     except (StackError, ValueError) as error:
         _fail(error)
         return

@@ -346,8 +346,10 @@ def published(lab: Lab, order_id: uuid.UUID, timeout: float = 5.0
     lab._run(_prepare(lab))
     frame = lab.tail(DEMO_TOPIC, from_beginning=True, timeout=timeout)
     frame = frame[frame["key"] == str(order_id)]
-    frame = frame.assign(event_id=[p.get("event_id") if isinstance(p, dict)
-                                   else None for p in frame["payload"]])
+    # Payloads are parsed JSON, so an event id may be any JSON value.
+    event_ids: list[Any] = [p.get("event_id") if isinstance(p, dict) else None
+                            for p in frame["payload"]]
+    frame = frame.assign(event_id=event_ids)
     return frame[["topic", "partition", "offset", "key", "event_type",
                   "event_id"]].reset_index(drop=True)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import murmur2
@@ -25,7 +25,27 @@ TAIL_COLUMNS = ["topic", "partition", "offset", "key", "event_type",
 LAG_COLUMNS = ["group", "topic", "partition", "committed", "end_offset", "lag"]
 DLQ_HEADERS = ("dlq_reason", "dlq_consumer", "dlq_topic", "dlq_partition",
                "dlq_offset", "dlq_attempts")
-Record = ConsumerRecord[bytes, bytes]
+
+
+class Record(Protocol):
+    """What a tail row reads of a consumed record (aiokafka's ConsumerRecord)."""
+
+    # aiokafka ships no type information, so the fields row_of reads are
+    # spelled out here with the types aiokafka documents.
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
 @dataclass
@@ -82,7 +102,8 @@ def tail_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 def partition_for_key(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner puts a key in."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key.encode())  # aiokafka's function is untyped
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 class Kafka:
@@ -179,7 +200,7 @@ class Kafka:
             raise self._down(error) from None
         consumer = await self._consumer()
         try:
-            rows = []
+            rows: list[dict[str, Any]] = []
             for group in groups:
                 committed = await admin.list_consumer_group_offsets(group)
                 if not committed:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 import pandas as pd
@@ -128,7 +128,7 @@ class Lab:
         self.gateway.close()
         self.collector.close()
 
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -293,8 +293,12 @@ class Lab:
 
         found = self.events("orders", stream=order_stream(order_id_of(order)),
                             limit=None)
-        return Order.rebuild(codec.decode(e.event_type, e.schema_version, e.data)
-                             for e in found.itertuples())
+        # pandas types a row's fields as any scalar; these columns hold the
+        # event's type, schema version and JSON body.
+        return Order.rebuild(
+            codec.decode(cast(str, e.event_type), cast(int, e.schema_version),
+                         cast("Mapping[str, Any]", e.data))
+            for e in found.itertuples())
 
     # -- event store --------------------------------------------------------------
 
@@ -411,7 +415,7 @@ class Lab:
 
     def _spans_of(self, ref: OrderRef | str) -> pd.DataFrame:
         try:
-            return self.spans(order=order_id_of(ref))  # type: ignore[arg-type]
+            return self.spans(order=order_id_of(ref))
         except LabError:
             return self.spans(correlation_id=str(ref))
 

@@ -7,7 +7,7 @@ reads as what happened, in order, across the services.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -30,7 +30,8 @@ def command_rows(events: pd.DataFrame) -> list[dict[str, Any]]:
             continue
         if isinstance(e.causation_id, str) and e.causation_id:
             continue  # written in reaction to a message, not a request
-        name, route = COMMAND_OF[e.event_type]
+        # A key of COMMAND_OF, so text; pandas types row fields as any scalar.
+        name, route = COMMAND_OF[cast(str, e.event_type)]
         rows.append({"time": e.recorded_at, "kind": "command", "service": "orders",
                      "name": name, "correlation_id": e.correlation_id,
                      "detail": route})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pandas as pd
@@ -139,9 +139,9 @@ def spans_frame(spans: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["start", "span_id"], ignore_index=True)
 
 
-def _offsets(spans: pd.DataFrame) -> pd.Series:
-    first = spans["start"].min()
-    return (spans["start"] - first).dt.total_seconds() * 1000.0
+def _offsets(spans: pd.DataFrame) -> pd.Series[float]:
+    start: pd.Series[pd.Timestamp] = spans["start"]  # parsed by spans_frame
+    return (start - start.min()).dt.total_seconds() * 1000.0
 
 
 def kafka_hops(spans: pd.DataFrame) -> pd.DataFrame:
@@ -177,9 +177,12 @@ def waterfall_figure(spans: pd.DataFrame, include_db: bool = False) -> Any:
             text=lane["name"], customdata=lane["span_id"], opacity=0.7,
             hovertemplate="%{text}<br>%{x:.1f} ms<extra>%{y}</extra>"))
     for hop in kafka_hops(spans).itertuples():
+        # Float columns; pandas types a row's fields as any scalar.
+        producer_end = (cast(float, hop.offset_ms_producer)
+                        + cast(float, hop.duration_ms_producer))
         fig.add_annotation(
             x=hop.offset_ms, y=hop.service, xref="x", yref="y",
-            ax=hop.offset_ms_producer + hop.duration_ms_producer,
+            ax=producer_end,
             ay=hop.service_producer, axref="x", ayref="y",
             showarrow=True, arrowhead=2, text=str(hop.topic or ""))
     fig.update_layout(barmode="overlay", title="Trace waterfall",

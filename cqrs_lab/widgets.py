@@ -121,7 +121,8 @@ class TailView:
                     self.add(rows)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # shown in the view rather than lost
+        # Any failure is shown in the view: in this thread it would be lost.
+        except Exception as error:  # noqa: BLE001
             self.error = error
         finally:
             self._ready.set()
@@ -170,7 +171,7 @@ class TailView:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(self.widget())
+        display(self.widget())  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
         return f"<TailView {self.status_text()}>"

@@ -6,6 +6,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
+# The full run lints and type-checks first: seconds, so a slip fails before
+# the stack takes minutes to start. Running chosen test files skips this.
+if [ $# -eq 0 ]; then
+  static=0
+  $BIN/ruff check services cqrs_lab tests bench || static=1
+  $BIN/mypy services cqrs_lab || static=1
+  [ "$static" -eq 0 ] || exit 1
+fi
+
 export CQRS_LAB_STATE_DIR="${CQRS_LAB_STATE_DIR:-$(mktemp -d /tmp/cqrs-lab-test.XXXXXX)}"
 # PostgreSQL runs as an unprivileged user when we are root: let it in.
 chmod 755 "$CQRS_LAB_STATE_DIR"

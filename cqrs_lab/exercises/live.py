@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from cqrs_lab.commands import CommandResult
 
 # Every wait of a check ends within this many seconds.
 TIMEOUT = 30.0
+
+T = TypeVar("T")
 
 
 def run_id() -> str:
@@ -40,7 +42,8 @@ def cents(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def poll(probe: Any, timeout: float = TIMEOUT, interval: float = 0.2) -> Any:
+def poll(probe: Callable[[], T], timeout: float = TIMEOUT,
+         interval: float = 0.2) -> T:
     """Calls probe until it returns neither None nor False; that, or the last."""
     deadline = time.monotonic() + timeout
     while True:

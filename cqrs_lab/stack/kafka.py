@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import logging
@@ -191,7 +190,7 @@ class Kafka:
         try:
             await admin.start()
             await admin.list_topics()
-        except (KafkaError, OSError, asyncio.TimeoutError):
+        except (KafkaError, OSError, TimeoutError):
             return False
         finally:
             await admin.close()

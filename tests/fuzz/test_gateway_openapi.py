@@ -10,8 +10,8 @@ product) cannot be written in a JSON schema, so that one check is off.
 from __future__ import annotations
 
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from services.shared.settings import LabSettings
 

@@ -41,9 +41,9 @@ def test_status_shows_every_part_healthy(lab: Lab) -> None:
 
 def test_history_events_orders_and_stock_contain_the_order(
         lab: Lab, order: CommandResult) -> None:
-    history = lab.history(order)
-    assert list(history["event_type"])[0] == "OrderPlaced"
-    assert list(history["event_type"])[-1] == "OrderReadyForDelivery"
+    types = list(lab.history(order)["event_type"])
+    assert types[0] == "OrderPlaced"
+    assert types[-1] == "OrderReadyForDelivery"
     events = lab.events("orders", stream=f"order-{order.order_id}")
     assert list(events["version"]) == list(range(1, len(events) + 1))
     assert set(events["correlation_id"]) >= {order.correlation_id}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 from sqlalchemy.dialects import postgresql
@@ -58,7 +58,7 @@ def test_a_class_projection_gets_its_when_methods_and_apply_for_the_rest() -> No
 
 def test_a_result_method_wins_over_rows() -> None:
     class Count:
-        rows = ["ignored"]
+        rows: ClassVar[list[str]] = ["ignored"]
 
         def __init__(self) -> None:
             self.n = 0
