@@ -69,8 +69,8 @@ class Collector:
 
     async def _run(self) -> None:
         await self._prepare()
-        hours = float(getattr(self.settings, "trace_retention_hours", 24))
-        max_spans = int(getattr(self.settings, "trace_max_spans", 200_000))
+        hours = self.settings.trace_retention_hours
+        max_spans = self.settings.trace_max_spans
         while True:
             try:
                 deleted = await store.prune(self.engine, hours, max_spans)
