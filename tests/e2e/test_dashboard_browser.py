@@ -238,3 +238,33 @@ def test_markup_in_span_data_is_shown_as_text_not_run(
     assert not browser.find_elements(By.ID, f"pwned-{run}")
     assert not browser.find_elements(By.ID, f"bold-{run}")
     assert browser.title != "1"
+
+
+# Summaries shaped like the collector's, fed straight into the open page.
+FLOOD = """
+const extra = arguments[0];
+const total = HISTORY_LIMIT + extra;
+const now = Date.now();
+for (let n = 0; n < total; n++) {
+  upsert({traceId: `flood-${n}`, correlationId: `flood-${n}`, orderId: null,
+          services: ["gateway"], spanCount: 1, durationMs: 1,
+          start: new Date(now - (total - n) * 1000).toISOString(),
+          status: "completed", stages: []});
+}
+state.dirty = true;
+render();
+return [HISTORY_LIMIT, state.traces.size, state.traces.has("flood-0"),
+        state.traces.has(`flood-${total - 1}`)];
+"""
+
+
+def test_a_long_session_keeps_only_the_newest_traces(
+        browser: WebDriver, settings: LabSettings) -> None:
+    """Traces arriving live past the history limit push the oldest out."""
+    open_dashboard(browser, settings)
+
+    limit, held, oldest_kept, newest_kept = browser.execute_script(FLOOD, 1000)
+
+    assert held == limit
+    assert not oldest_kept
+    assert newest_kept

@@ -234,6 +234,7 @@ function scheduleRender() {
 function render() {
   if (!state.dirty) return;
   state.dirty = false;
+  trimOldest();
   const groups = withStatus(buildGroups(filtered()));
   const traces = groups.flatMap((g) => g.traces);
   renderMetrics(traces);
@@ -258,6 +259,17 @@ function render() {
   $("next").disabled = state.page >= pages - 1;
   $("shown").textContent =
     `${groups.length} correlations · ${traces.length} of ${state.traces.size} traces`;
+}
+
+// Live traces arrive on top of the history: past the limit by a margin,
+// the oldest go, so a page left open for hours draws as fast as a new one.
+function trimOldest() {
+  if (state.traces.size <= HISTORY_LIMIT * 1.05) return;
+  const byAge = [...state.traces.values()].sort((a, b) => a.startMs - b.startMs);
+  for (const trace of byAge.slice(0, state.traces.size - HISTORY_LIMIT)) {
+    state.traces.delete(trace.traceId);
+    state.details.delete(trace.traceId);
+  }
 }
 
 // Rows whose content did not change are reused, so a busy stream does not
