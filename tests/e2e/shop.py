@@ -42,8 +42,14 @@ def order(gateway: httpx.Client, order_id: str) -> dict[str, Any] | None:
 
 
 def wait_for_status(gateway: httpx.Client, order_id: str, status: str,
-                    timeout: float = FLOW_TIMEOUT) -> dict[str, Any]:
-    """Polls until the order has `status`; fails early if it settles elsewhere."""
+                    timeout: float = FLOW_TIMEOUT,
+                    leaving: str | None = None) -> dict[str, Any]:
+    """Polls until the order has `status`; fails early if it settles elsewhere.
+
+    `leaving` names a settled status a command has just moved the order out
+    of, which the read model may still show for a moment.
+    """
+    settled = SETTLED - {leaving}
 
     def probe() -> dict[str, Any] | None:
         seen = order(gateway, order_id)
@@ -52,7 +58,7 @@ def wait_for_status(gateway: httpx.Client, order_id: str, status: str,
         if seen["status"] == status:
             return seen
         # Waiting out the deadline would only hide where the order went.
-        assert seen["status"] not in SETTLED, (
+        assert seen["status"] not in settled, (
             f"order {order_id} settled as {seen['status']} "
             f"(reason {seen['reason']!r}), not {status}")
         return None

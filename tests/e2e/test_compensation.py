@@ -65,7 +65,8 @@ class TestCancellationAfterDelivery:
     def test_order_is_cancelled_with_the_customers_reason(
             self, gateway: httpx.Client, cancelled: dict[str, object]) -> None:
         """The read model shows the cancellation after the delivery steps."""
-        view = wait_for_status(gateway, str(cancelled["order_id"]), "cancelled")
+        view = wait_for_status(gateway, str(cancelled["order_id"]), "cancelled",
+                               leaving="ready_for_delivery")
 
         assert view["reason"] == "Customer changed mind"
         assert history_types(view)[-2:] == ["OrderReadyForDelivery",
@@ -109,7 +110,8 @@ class TestCancellationAfterDelivery:
             self, gateway: httpx.Client, cancelled: dict[str, object]) -> None:
         """A second cancel is refused with 409 and a JSON error."""
         order_id = str(cancelled["order_id"])
-        wait_for_status(gateway, order_id, "cancelled")
+        wait_for_status(gateway, order_id, "cancelled",
+                        leaving="ready_for_delivery")
 
         response = gateway.put(f"/api/orders/{order_id}/cancel",
                                json=CANCEL_BODY)
