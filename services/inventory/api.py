@@ -21,6 +21,7 @@ from services.inventory.schemas import (
     RestockRequest,
     StockView,
 )
+from services.shared.commands import run_command
 from services.shared.eventstore import ConcurrencyConflict
 from services.shared.http import Answer, correlation_id_of, error_body
 from services.shared.repository import MessageContext
@@ -108,8 +109,10 @@ async def restock(request: Request, product_id: ProductId,
                   body: RestockRequest) -> Answer[Restocked]:
     """Records that units arrived; they become available at once."""
     context = MessageContext(correlation_id_of(request))
-    async with runtime_of(app).engine.begin() as conn:
-        stock = await handlers.add_stock(conn, product_id, body.quantity, context)
+    stock = await run_command(
+        runtime_of(app).engine,
+        lambda conn: handlers.add_stock(conn, product_id, body.quantity,
+                                        context))
     return Answer(data=Restocked(productId=product_id,
                                  available=stock.available))
 

@@ -29,6 +29,7 @@ from services.orders.schemas import (
     OrderView,
     PlaceOrderRequest,
 )
+from services.shared.commands import run_command
 from services.shared.http import (
     Answer,
     ExpectedVersion,
@@ -105,9 +106,11 @@ async def confirm_order(request: Request, order_id: OrderId,
                         expected: ExpectedVersion) -> Answer[OrderChanged]:
     """Confirms a paid order; an order already confirmed stays as it is."""
     annotate(order_id=order_id)
-    async with runtime_of(app).engine.begin() as conn:
-        order, changed = await handlers.confirm_order(
-            conn, ConfirmOrder(order_id, expected), _context(request))
+    command, context = ConfirmOrder(order_id, expected), _context(request)
+    order, changed = await run_command(
+        runtime_of(app).engine,
+        lambda conn: handlers.confirm_order(conn, command, context),
+        retry=expected is None)
     return Answer(data=OrderChanged(orderId=order_id, status=order.status.value,
                                     changed=changed,
                                     correlationId=correlation_id_of(request)))
@@ -121,9 +124,11 @@ async def cancel_order(
     """Cancels an order; payment is refunded and stock released by the saga."""
     reason = body.reason if body else "cancelled by the customer"
     annotate(order_id=order_id)
-    async with runtime_of(app).engine.begin() as conn:
-        order = await handlers.cancel_order(
-            conn, CancelOrder(order_id, reason, expected), _context(request))
+    command, context = CancelOrder(order_id, reason, expected), _context(request)
+    order = await run_command(
+        runtime_of(app).engine,
+        lambda conn: handlers.cancel_order(conn, command, context),
+        retry=expected is None)
     return Answer(data=OrderChanged(orderId=order_id, status=order.status.value,
                                     changed=True,
                                     correlationId=correlation_id_of(request)))
