@@ -2,9 +2,9 @@
 
 Run with the lab up; it talks to the stack the CQRS_LAB_* settings name
 (export them to aim it at a throwaway stack). It
-- seeds the collector with 10,000 small synthetic sagas (one trace and one
-  correlation id each, at most 16 spans) and prints how long that took and
-  how long the collector takes to list them;
+- seeds the collector with 10,000 synthetic sagas (one trace and one
+  correlation id each, 20-23 spans shaped like the lab's) and prints how
+  long that took and how long the collector takes to list them;
 - opens the dashboard in headless Chromium and prints the time from
   navigation until the page shows all of them, and its longest main-thread
   task while loading;
@@ -41,6 +41,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from services.shared.settings import LabSettings
+from services.traces import synthetic
 from services.traces.synthetic import SagaBuilder, export
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -91,28 +92,6 @@ return [scripted - began, performance.now() - began];
 SHOWN = re.compile(r"of (\d+) traces")
 
 
-def small_saga(correlation_id: str, declined: bool,
-               start_ns: int | None = None) -> SagaBuilder:
-    """One order through the four services with every stage, in 13-16 spans."""
-    b = SagaBuilder(f"order-{correlation_id}", correlation_id, start_ns)
-    root = b.http("gateway", "POST", "/api/orders", "/api/orders", 201)
-    placed = b.http("orders", "POST", "/orders", "/orders", 201, root,
-                    ["OrderPlaced"])
-    reserved = b.hop("orders", "orders-events", "OrderPlaced", "inventory",
-                     placed, ["StockReserved"])
-    pending = b.hop("inventory", "inventory-events", "StockReserved",
-                    "orders", reserved, ["OrderStockReserved"])
-    if declined:
-        b.hop("orders", "orders-events", "OrderStockReserved", "payments",
-              pending, ["PaymentDeclined", "OrderRejected"])
-        return b
-    paid = b.hop("orders", "orders-events", "OrderStockReserved", "payments",
-                 pending, ["PaymentApproved"])
-    b.hop("payments", "payments-events", "PaymentApproved", "orders", paid,
-          ["OrderConfirmed", "OrderReadyForDelivery"])
-    return b
-
-
 def post(client: httpx.Client, sagas: list[SagaBuilder]) -> None:
     """Exports the sagas' spans to the collector in one OTLP request."""
     spans = [span for saga in sagas for span in saga.spans]
@@ -125,8 +104,9 @@ def seed(client: httpx.Client, run: str, count: int,
     """Sends `count` sagas in batches, two at once; returns (seconds, spans)."""
     began = time.monotonic()
     first = time.time_ns() - count * SPACING_NS
-    sagas = [small_saga(f"{run}-{n:05d}", n % 10 == 9,
-                        first + n * SPACING_NS) for n in range(count)]
+    sagas = [synthetic.saga(f"order-{run}-{n:05d}", f"{run}-{n:05d}",
+                            n % 10 == 9, first + n * SPACING_NS)
+             for n in range(count)]
     batches = [sagas[i:i + batch] for i in range(0, count, batch)]
     # Two exports in flight let the collector decode one while PostgreSQL
     # stores the other. One saga in ten is declined, as failures show too.
@@ -221,9 +201,9 @@ def live(driver: WebDriver, client: httpx.Client, run: str,
     delays: list[float] = []
     for n in range(samples):
         key = f"{run}-live-{n}"
-        saga = small_saga(key, declined=False)
+        one = synthetic.saga(f"order-{key}", key)
         sent = time.time() * 1000
-        post(client, [saga])
+        post(client, [one])
         seen = wait(driver).until(partial(seen_at, key=key))
         delays.append(seen - sent)
     return delays
