@@ -18,12 +18,34 @@ CLI = str(Path(sys.executable).parent / "cqrs-lab")
 HOST = "127.0.0.1"
 
 
+BASE_PORTS = {"gateway": 3005, "orders": 3001, "payments": 3002,
+              "inventory": 3003, "traces": 8080, "dashboard": 3000,
+              "kafka": 9092, "kafka_controller": 9093, "postgres": 5432}
+PORT_NAMES = tuple(BASE_PORTS)
+
+
 def ports(offset: int) -> dict[str, int]:
     """Every port setting moved by `offset`, e.g. 20000 for 3005 -> 23005."""
-    base = {"gateway": 3005, "orders": 3001, "payments": 3002,
-            "inventory": 3003, "traces": 8080, "dashboard": 3000,
-            "kafka": 9092, "kafka_controller": 9093, "postgres": 5432}
-    return {name: port + offset for name, port in base.items()}
+    return {name: port + offset for name, port in BASE_PORTS.items()}
+
+
+def free_ports() -> dict[str, int]:
+    """Every port setting on a port the system says is free right now.
+
+    Fixed offsets above 32768 fall in Linux's range for outgoing
+    connections, where any client (this suite's own) may hold them.
+    """
+    sockets = []
+    try:
+        for _ in PORT_NAMES:
+            sock = socket.socket()
+            sock.bind((HOST, 0))
+            sockets.append(sock)
+        return {name: sock.getsockname()[1]
+                for name, sock in zip(PORT_NAMES, sockets, strict=True)}
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def new_state_dir() -> Path:

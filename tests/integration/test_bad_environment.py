@@ -39,7 +39,7 @@ def test_a_taken_port_is_named_with_the_variable_that_moves_it(
         squatter.bind((lab_cli.HOST, 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        port_map = {**lab_cli.ports(30000), "postgres": port}
+        port_map = {**lab_cli.free_ports(), "postgres": port}
         env = lab_cli.environment(state, port_map)
         try:
             result = lab_cli.run(env, "up", timeout=60)
@@ -55,7 +55,7 @@ def test_a_taken_port_is_named_with_the_variable_that_moves_it(
 
 def test_a_missing_java_is_reported_before_anything_starts(
         state: Path) -> None:
-    port_map = lab_cli.ports(31000)
+    port_map = lab_cli.free_ports()
     # A PATH of the lab's other tools only; the CLI is called by full path.
     bin_dir = Path(tempfile.mkdtemp(prefix="cqrs-lab-it-bin-"))
     for tool in ("initdb", "postgres", "pg_ctl", "mvn", "test", "sh"):
@@ -78,7 +78,7 @@ def test_a_missing_java_is_reported_before_anything_starts(
 @pytest.mark.timeout(300)
 def test_a_part_that_exits_while_starting_shows_its_log_tail(
         state: Path) -> None:
-    port_map = lab_cli.ports(32000)
+    port_map = lab_cli.free_ports()
     # The JVM refuses this heap size and exits at once.
     env = lab_cli.environment(state, port_map, CQRS_LAB_KAFKA_HEAP="notasize")
     try:
